@@ -1,0 +1,90 @@
+"""The Python API: load, audit. The CLI and the HTTP server only call these."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .backends import get_backend
+from .errors import InputError, Problem
+from .facts import prepare_facts
+from .findings import Finding, build_findings
+from .policy import Policy, load_policy as _load_policy
+from .timeline import Timeline, load_timeline as _load_timeline, timeline_from_data
+
+__all__ = ["AuditReport", "audit", "load_timeline", "load_policy", "parse_instant"]
+
+UTC = timezone.utc
+
+
+class AuditReport(BaseModel):
+    """Findings for one timeline, as of an instant (JSON: design.md's Findings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    as_of: str
+    policy: str
+    findings: list[Finding]
+    #: events later than ``as_of``, left out of the evaluation
+    ignored: list[str] = []
+    #: the backend that produced the findings
+    engine: str = "reference"
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "violation"]
+
+    def contract(self) -> dict[str, Any]:
+        """The public JSON shape: ``{"as_of", "policy", "findings"}``."""
+        return {"as_of": self.as_of, "policy": self.policy,
+                "findings": [f.model_dump() for f in self.findings]}
+
+
+def load_timeline(source: str | os.PathLike[str] | dict) -> Timeline:
+    """A validated timeline from a file path, or from already-parsed data."""
+    if isinstance(source, dict):
+        return timeline_from_data(source)
+    return _load_timeline(source)
+
+
+def load_policy(name_or_path: str | os.PathLike[str] = "etiquette") -> Policy:
+    """A compiled policy by shipped name (``etiquette``) or path."""
+    return _load_policy(name_or_path)
+
+
+def parse_instant(text: str, what: str = "--as-of") -> datetime:
+    """An aware instant from ISO 8601 text; a naive or malformed one is an input error."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(Problem("input.bad-instant", f"{what} `{text}` is not an ISO 8601 instant, "
+                                 "e.g. `2026-03-12T09:00:00-05:00`")) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(Problem("input.naive-instant", f"{what} `{text}` has no UTC offset; add one, e.g. `Z`"))
+    return value.astimezone(UTC)
+
+
+def _instant_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def audit(timeline: Timeline, policy: Policy, as_of: datetime, engine: str = "reference",
+          notices: list[str] | None = None) -> AuditReport:
+    """Findings of ``policy`` on ``timeline`` as of ``as_of`` (events after it are ignored).
+
+    Never reads the clock: ``as_of`` is an input. ``engine`` is ``auto``, ``durable``
+    or ``reference``; both backends give the same findings.
+    """
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise InputError(Problem("input.naive-instant", "as_of must be timezone-aware"))
+    as_of = as_of.astimezone(UTC)
+    cut, ignored = timeline.until(as_of)
+    backend = get_backend(engine, notices)
+    table = prepare_facts(cut, policy.program, as_of)
+    matches = backend.run(policy.program, table)
+    findings = build_findings(policy.program, table, matches, cut)
+    return AuditReport(as_of=_instant_iso(as_of), policy=policy.name, findings=findings, ignored=ignored,
+                       engine=backend.name)

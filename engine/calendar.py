@@ -1,0 +1,84 @@
+"""Business calendars: weekends, public holidays and listed closures, in one time zone.
+
+Public holidays come from the maintained ``holidays`` package, by ISO country code
+and optional subdivision (``US``/``CA``). Business-day arithmetic follows the usual
+rule for deadlines: the day of the trigger is not counted; ``T + N business days``
+is the same local time of day on the N-th business day after T's local date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays as _holidays
+
+__all__ = ["BusinessCalendar", "WEEKDAYS", "end_of_local_day", "check_region"]
+
+UTC = timezone.utc
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@lru_cache(maxsize=256)
+def _holiday_table(country: str, subdivision: str | None) -> _holidays.HolidayBase:
+    return _holidays.country_holidays(country, subdiv=subdivision)
+
+
+def check_region(country: str, subdivision: str | None) -> str | None:
+    """Return a user-facing message if the country/subdivision is unknown, else None."""
+    try:
+        _holiday_table(country.upper(), subdivision)
+    except NotImplementedError as exc:
+        if subdivision and "subdivision" in str(exc):
+            return f"country `{country}` has no subdivision `{subdivision}` in the holiday calendar"
+        return f"no public-holiday calendar for country `{country}`"
+    return None
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    zone: str = "UTC"
+    country: str | None = None
+    subdivision: str | None = None
+    weekend: frozenset[int] = frozenset({5, 6})
+    closures: frozenset[date] = frozenset()
+    use_public_holidays: bool = True
+
+    def is_business_day(self, day: date) -> bool:
+        if day.weekday() in self.weekend or day in self.closures:
+            return False
+        if self.use_public_holidays and self.country:
+            return day not in _holiday_table(self.country.upper(), self.subdivision)
+        return True
+
+    def holiday_name(self, day: date) -> str | None:
+        if self.use_public_holidays and self.country:
+            return _holiday_table(self.country.upper(), self.subdivision).get(day)
+        return None
+
+    def add(self, instant: datetime, business_days: int) -> datetime:
+        """``instant`` plus ``business_days``, as a UTC instant."""
+        if business_days <= 0:
+            return instant.astimezone(UTC)
+        tz = ZoneInfo(self.zone)
+        local = instant.astimezone(tz)
+        day = local.date()
+        remaining = business_days
+        for _ in range(business_days * 7 + 400):  # bounded: a calendar cannot close forever
+            day += timedelta(days=1)
+            if self.is_business_day(day):
+                remaining -= 1
+                if remaining == 0:
+                    break
+        else:
+            raise ValueError("no business day found within a year; check the calendar's closures")
+        return datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
+
+
+def end_of_local_day(instant: datetime, zone: str) -> datetime:
+    """The first instant of the next local day in ``zone`` (the end of ``instant``'s day)."""
+    tz = ZoneInfo(zone)
+    day = instant.astimezone(tz).date() + timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)

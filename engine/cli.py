@@ -1,0 +1,115 @@
+"""``followup``: the command line. A thin adapter over :mod:`engine.api`; no logic of its own.
+
+Exit codes: 0 no violation, 1 at least one violation, 2 invalid input or policy
+(one located line per problem on stderr), 3 an internal error (a bug: please report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Sequence
+
+from . import api
+from .backends import ENGINES
+from .errors import FollowupError, InputError
+
+EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other input error
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="rules engine: durable-rules where it loads, else the reference evaluator (default auto)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="followup", description="Check a job candidate's follow-up timeline against an etiquette policy.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    a = sub.add_parser("audit", help="audit timelines: what was overdue, harassing, off-channel or premature")
+    a.add_argument("timelines", nargs="+", metavar="TIMELINE", help="timeline files (YAML or JSON)")
+    a.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
+    a.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
+    a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _add_engine(a)
+
+    s = sub.add_parser("schema", help="print a JSON Schema")
+    s.add_argument("what", choices=("timeline", "policy"))
+
+    d = sub.add_parser("doctor", help="say which engine is active and why, with versions")
+    _add_engine(d)
+    return parser
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .report import AuditItem, render
+    as_of = api.parse_instant(args.as_of) if args.as_of else _now()
+    problems = []
+    timelines = []
+    for path in args.timelines:
+        try:
+            timelines.append((path, api.load_timeline(path)))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    policy = api.load_policy(args.policy)
+    if problems:
+        raise InputError(problems)
+    notices: list[str] = []
+    items = []
+    for path, timeline in timelines:
+        report = api.audit(timeline, policy, as_of, engine=args.engine, notices=notices)
+        if report.ignored:
+            notices.append(f"warning: {path}: {len(report.ignored)} event(s) after the as-of time were ignored: "
+                           f"{', '.join(report.ignored)}")
+        items.append(AuditItem(path, timeline, report))
+    for line in dict.fromkeys(notices):
+        print(line, file=sys.stderr)
+    sys.stdout.write(render(args.format, items))
+    return EXIT_VIOLATION if any(i.report.violations for i in items) else EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .policy import policy_json_schema
+    from .timeline import timeline_json_schema
+    schema = timeline_json_schema() if args.what == "timeline" else policy_json_schema()
+    print(json.dumps(schema, indent=2))
+    return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import report
+    print(report(args.engine))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"audit": _audit, "schema": _schema, "doctor": _doctor}[args.command](args)
+    except InputError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return EXIT_INPUT
+    except FollowupError as exc:
+        print(f"followup: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug: one line, not a traceback
+        print(f"followup: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

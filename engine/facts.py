@@ -1,0 +1,156 @@
+"""Preparing facts: one flat record per (event, party), shared by every backend.
+
+Everything that needs a calendar, a time zone or text is resolved here, once, into
+plain numbers, so that the backends only compare numbers and strings: business-day
+deadlines, the end of a local day, local office hours, word counts, phrase matches,
+body fingerprints, and selector membership. The backends then do the part that is
+a rules engine's job: correlating facts, ordering, windows, counting and absence.
+
+A fact has these attributes:
+
+``fid``      position in the fact list (events in order, then parties in order)
+``id``       the event id; ``seq`` the event's position; ``primary`` 1 for its first party
+``type``, ``app``, ``party``, ``channel`` (``""`` when absent), ``ts`` (epoch seconds)
+``round``    how many interviews of the application happened up to this event
+``body``     a fingerprint of the normalised body (0 without a body); ``words`` its word count
+``pref``     the party's standing preferred channel from the contact list (``""`` if none)
+``one``      always 1 (the sentinel correlated patterns end with)
+``s<k>``     1 when the fact matches the program's k-th selector, else 0
+``t<k>``     the program's k-th :class:`~engine.ir.TimeRef` computed on this fact
+``f<k>``     1 when the k-th flag test holds for this fact
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from .calendar import end_of_local_day
+from .ir import OutsideHours, Phrases, Program, Selector, TimeRef, WordsOver
+from .timeline import Timeline
+
+__all__ = ["FactTable", "prepare_facts", "epoch", "from_epoch"]
+
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WS = re.compile(r"\s+")
+
+
+def epoch(instant: datetime) -> float:
+    return (instant - _EPOCH).total_seconds()
+
+
+def from_epoch(seconds: float) -> datetime:
+    return _EPOCH + timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class FactTable:
+    facts: list[dict]
+    clock: float
+    selector_index: dict[Selector, int]
+    timeref_index: dict[TimeRef, int]
+    flag_index: dict
+
+    def sel(self, selector: Selector | None) -> str | None:
+        return None if selector is None else f"s{self.selector_index[selector]}"
+
+    def time(self, ref: TimeRef) -> str:
+        return f"t{self.timeref_index[ref]}"
+
+    def flag(self, test) -> str:
+        return f"f{self.flag_index[test]}"
+
+
+def _normalise(text: str) -> str:
+    return _WS.sub(" ", text).strip().lower()
+
+
+def _fingerprint(body: str | None) -> int:
+    if not body or not body.strip():
+        return 0
+    return int.from_bytes(hashlib.sha256(_normalise(body).encode()).digest()[:6], "big") or 1
+
+
+def _matches(selector: Selector, event, party: str, role: str, channel: str) -> bool:
+    if event.type not in selector.types:
+        return False
+    if selector.channels is not None and channel not in selector.channels:
+        return False
+    if selector.roles is not None and (not party or role not in selector.roles):
+        return False
+    return True
+
+
+def _time(ref: TimeRef, timeline: Timeline, event, calendar) -> float:
+    if ref.base == "decision" and event.type == "timetable":
+        base = timeline.decision_instant(event)
+    elif ref.base == "end" and getattr(event, "ends_at", None) is not None:
+        base = event.ends_at
+    else:
+        base = event.at
+    if ref.end_of_day:
+        base = end_of_local_day(base, calendar.zone)
+    if ref.business_days:
+        base = calendar.add(base, ref.business_days)
+    return epoch(base) + ref.seconds
+
+
+def _flag(test, timeline: Timeline, event, party: str, calendar) -> int:
+    body = getattr(event, "body", None) or ""
+    if isinstance(test, WordsOver):
+        return int(len(body.split()) > test.limit)
+    if isinstance(test, Phrases):
+        text = _normalise(body)
+        return int(any(_normalise(p) in text for p in test.phrases))
+    if isinstance(test, OutsideHours):
+        local = event.at.astimezone(ZoneInfo(timeline.contact_zone(party or None, event.application)))
+        minute = local.hour * 60 + local.minute
+        inside = test.start_minute <= minute < test.end_minute
+        if test.business_days_only and not calendar.is_business_day(local.date()):
+            inside = False
+        return int(not inside)
+    raise TypeError(f"unknown flag test {test!r}")
+
+
+def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> FactTable:
+    """Facts for ``timeline`` (already cut at ``as_of``) under ``program``."""
+    selectors = program.selectors()
+    timerefs = program.timerefs()
+    flags = program.flags()
+    spec = program.calendar
+    calendars: dict[str, object] = {}
+    rounds: dict[str, int] = {}
+    facts: list[dict] = []
+    for seq, event in enumerate(timeline.events):
+        app = event.application
+        calendar = calendars.get(app)
+        if calendar is None:
+            calendar = calendars[app] = timeline.calendar(
+                app, weekend=spec.weekend, closures=spec.closures, public_holidays=spec.public_holidays)
+        if event.type == "interview":
+            rounds[app] = rounds.get(app, 0) + 1
+        channel = getattr(event, "channel", None) or ""
+        body = getattr(event, "body", None)
+        common = {
+            "id": event.id, "seq": seq, "type": event.type, "app": app, "channel": channel,
+            "ts": epoch(event.at), "round": rounds.get(app, 0), "body": _fingerprint(body),
+            "words": len(body.split()) if body else 0, "one": 1,
+        }
+        times = {f"t{k}": _time(ref, timeline, event, calendar) for k, ref in enumerate(timerefs)}
+        for position, party in enumerate(event.parties or ("",)):
+            contact = timeline.contacts.get(party) if party else None
+            role = contact.role if contact else ""
+            fact = {"fid": len(facts), **common, "party": party, "primary": int(position == 0),
+                    "pref": (contact.preferred_channel or "") if contact else ""}
+            for k, selector in enumerate(selectors):
+                fact[f"s{k}"] = int(_matches(selector, event, party, role, channel))
+            fact.update(times)
+            for k, test in enumerate(flags):
+                fact[f"f{k}"] = _flag(test, timeline, event, party, calendar)
+            facts.append(fact)
+    return FactTable(facts, epoch(as_of), {s: k for k, s in enumerate(selectors)},
+                     {t: k for k, t in enumerate(timerefs)}, {f: k for k, f in enumerate(flags)})

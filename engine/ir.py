@@ -1,0 +1,207 @@
+"""The IR: normalised rules that both backends run.
+
+Rule kinds (``engine/rules/``) lower policy rules into these nodes; backends only
+understand these nodes. Every node works on *facts* (see :mod:`engine.facts`): one
+flat record per event and party, carrying plain numbers and strings only. The
+meaning of each node is stated here, once; ``backends/reference.py`` is its
+executable statement, ``backends/durable.py`` compiles it to Rete rules.
+
+Common words:
+
+* *scope*: facts of the same application (``app``);
+* *before*: a smaller ``seq`` (events are ordered by instant, then id);
+* a selector matches a fact by event type, channel and the party's role;
+* a node's *offender* is the fact a finding is about; a finding cites events.
+
+Nodes:
+
+``Absence``   for each trigger fact T (per party when ``per_party``, else T's primary fact),
+              a finding when ``as_of > deadline(T)`` and no expect fact E in scope has
+              ``T.ts <= E.ts <= deadline(T)`` (and ``E.party == T.party`` when per_party),
+              and no cancel fact C has ``T.ts <= C.ts <= deadline(T)``. Cites [T]; due = deadline.
+``Premature`` for each subject fact S (primary), with A the latest anchor fact before S
+              in scope: a finding when ``S.ts < opens(A)``, unless a fact matching one of the
+              ``unless`` selectors precedes S in scope. Cites [A, S]; due = opens(A).
+``Count``     for each subject fact X: with X_1..X_max the ``max`` subject facts immediately
+              before X in scope (same party too when per_party), a finding when all exist and
+              (window) ``X.ts - X_1.ts < window``; (reset) no reset fact lies between X_1 and X;
+              (after) some ``after`` fact precedes X_1. Cites [X_1..X_max, X].
+``Follows``   for each subject fact X and an anchor fact A before X in scope (with
+              ``party_scoped``: A names no party, or the same party as X): a finding. Subject
+              facts are primary unless party_scoped. Cites [A, X] with the earliest such A.
+``ChannelMismatch`` for each subject fact X with a party: P = the latest preference fact
+              for X's party before X; a finding when P exists and ``X.channel != P.channel``, or
+              when none exists and X's party has a standing preference ``X.pref != X.channel``.
+              Cites [P, X] or [X].
+``Flag``      for each subject fact X (primary unless per_party) whose prepared flag is set.
+``Duplicate`` for each subject fact X with a body, and Y an earlier subject fact (smaller
+              ``fid``) in scope, same round, same body, other party: a finding. Cites [Y, X]
+              with the earliest such Y.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from .errors import Loc
+
+__all__ = ["Selector", "TimeRef", "Meta", "Absence", "Premature", "Count", "Follows", "ChannelMismatch",
+           "Flag", "WordsOver", "Phrases", "OutsideHours", "Duplicate", "Node", "Program", "CalendarSpec",
+           "NODE_TYPES"]
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which facts: event types, optionally channels and the party's role."""
+
+    types: frozenset[str]
+    channels: frozenset[str] | None = None
+    roles: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class TimeRef:
+    """An instant computed from a fact: its base time, optionally the end of that local
+    day (employer's zone), plus elapsed seconds or business days (employer's calendar)."""
+
+    base: str = "at"  # "at" | "end" (interview end, else at) | "decision" (timetable's decision time)
+    seconds: int = 0
+    business_days: int = 0
+    end_of_day: bool = False
+
+
+@dataclass(frozen=True)
+class Meta:
+    rule: str
+    severity: str
+    category: str
+    message: str
+    #: rendered values of the rule's parameters, for message templates
+    values: tuple[tuple[str, str], ...] = ()
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Absence:
+    meta: Meta
+    trigger: Selector
+    expect: Selector
+    deadline: TimeRef
+    per_party: bool = False
+    cancel: Selector | None = None
+
+
+@dataclass(frozen=True)
+class Premature:
+    meta: Meta
+    subject: Selector
+    anchor: Selector
+    opens: TimeRef
+    unless: tuple[Selector, ...] = ()
+
+
+@dataclass(frozen=True)
+class Count:
+    meta: Meta
+    subject: Selector
+    max: int
+    window: int | None = None
+    reset: Selector | None = None
+    after: Selector | None = None
+    per_party: bool = False
+
+
+@dataclass(frozen=True)
+class Follows:
+    meta: Meta
+    subject: Selector
+    anchor: Selector
+    party_scoped: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelMismatch:
+    meta: Meta
+    subject: Selector
+
+
+@dataclass(frozen=True)
+class WordsOver:
+    limit: int
+
+
+@dataclass(frozen=True)
+class Phrases:
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutsideHours:
+    start_minute: int
+    end_minute: int
+    business_days_only: bool = True
+
+
+FlagTest = Union[WordsOver, Phrases, OutsideHours]
+
+
+@dataclass(frozen=True)
+class Flag:
+    meta: Meta
+    subject: Selector
+    test: FlagTest
+    per_party: bool = False
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    meta: Meta
+    subject: Selector
+
+
+Node = Union[Absence, Premature, Count, Follows, ChannelMismatch, Flag, Duplicate]
+NODE_TYPES = (Absence, Premature, Count, Follows, ChannelMismatch, Flag, Duplicate)
+
+
+@dataclass(frozen=True)
+class CalendarSpec:
+    """The policy's calendar settings, applied on top of each application's own."""
+
+    weekend: frozenset[int] = frozenset({5, 6})
+    closures: frozenset = frozenset()
+    public_holidays: bool = True
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled policy: its name, nodes in rule order and calendar."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    calendar: CalendarSpec = CalendarSpec()
+    source: str = field(default="", compare=False)
+
+    def selectors(self) -> list[Selector]:
+        return _distinct(s for n in self.nodes for s in _node_parts(n, Selector))
+
+    def timerefs(self) -> list[TimeRef]:
+        return _distinct(s for n in self.nodes for s in _node_parts(n, TimeRef))
+
+    def flags(self) -> list:
+        return _distinct(n.test for n in self.nodes if isinstance(n, Flag))
+
+
+def _node_parts(node: Node, kind: type) -> list:
+    out = []
+    for name in node.__dataclass_fields__:
+        value = getattr(node, name)
+        out.extend(v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, kind))
+    return out
+
+
+def _distinct(items) -> list:
+    seen: dict = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)

@@ -1,0 +1,222 @@
+"""Loading a policy: parse with locations, substitute parameters, validate, lower to the IR.
+
+Stages, each collecting located problems before the next runs:
+
+1. ``parse``       YAML/JSON with a location for every value (:mod:`engine.source`);
+2. ``shape``       the top level: ``policy``, ``parameters``, ``calendar``, ``rules``;
+3. ``parameters``  every ``$name`` value in a rule is replaced by the parameter's value;
+4. ``rules``       each rule validated by its kind's model from the registry; ids unique;
+                   message placeholders known;
+5. ``lower``       enabled rules become IR nodes (:mod:`engine.ir`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ..errors import InputError, Loc, Problem
+from ..findings import MESSAGE_FIELDS
+from ..ir import CalendarSpec, Program
+from ..rules import REGISTRY
+from ..rules._common import PLACEHOLDER, RuleBase
+from ..source import Document, load_document, parse_document, pydantic_problems
+
+__all__ = ["Policy", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+RuleModel = Annotated[Union[tuple(m.Params for m in REGISTRY.values())], Field(discriminator="kind")]
+_RULE = TypeAdapter(RuleModel)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(_Strict):
+    value: Any
+    description: str | None = None
+
+
+class CalendarModel(_Strict):
+    weekend: list[Literal[WEEKDAY_NAMES]] = Field(default_factory=lambda: ["sat", "sun"])  # type: ignore[valid-type]
+    closures: list[date] = Field(default_factory=list, description="Days off for every employer.")
+    public_holidays: bool = Field(True, description="Count the employer country's public holidays as days off.")
+
+
+class PolicyFile(_Strict):
+    """The top level of a policy file."""
+
+    policy: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="The policy's name.")
+    description: str | None = None
+    version: int | str | None = None
+    parameters: dict[str, Parameter | str | int | float | bool] = Field(default_factory=dict)
+    calendar: CalendarModel = CalendarModel()
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded policy: the validated rules (all of them) and the compiled program (enabled ones)."""
+
+    name: str
+    source: str
+    rules: tuple[RuleBase, ...]
+    program: Program
+    parameters: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+
+    def rule(self, rule_id: str) -> RuleBase:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def _suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _substitute(value: Any, params: dict[str, Any], path: tuple, doc: Document, problems: list[Problem]) -> Any:
+    if isinstance(value, str) and value.startswith("$") and len(value) > 1 and not value.startswith("$$"):
+        name = value[1:]
+        if name not in params:
+            problems.append(Problem("policy.unknown-parameter",
+                                    f"unknown parameter `{name}`{_suggest(name, params)}", doc.loc_of(path)))
+            return value
+        return params[name]
+    if isinstance(value, dict):
+        return {k: _substitute(v, params, path + (k,), doc, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, params, path + (i,), doc, problems) for i, v in enumerate(value)]
+    return value
+
+
+def _render(value: Any) -> str:
+    from ..duration import parse_duration
+    if isinstance(value, str):
+        try:
+            return parse_duration(value).describe()
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def policy_from_document(doc: Document) -> Policy:
+    problems: list[Problem] = []
+    if not isinstance(doc.data, dict):
+        raise InputError(Problem("policy.not-a-mapping", "a policy must be a mapping with `policy` and `rules`",
+                                 doc.loc_of(())))
+    try:
+        top = PolicyFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise InputError(pydantic_problems(exc, doc, "policy")) from None
+    params = {k: (v.value if isinstance(v, Parameter) else v) for k, v in top.parameters.items()}
+
+    rules: list[RuleBase] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(top.rules):
+        path = ("rules", i)
+        data = _substitute(raw, params, path, doc, problems)
+        kind = data.get("kind")
+        if kind not in REGISTRY:
+            where = doc.loc_of(path + ("kind",)) if "kind" in data else doc.loc_of(path)
+            msg = (f"unknown rule kind `{kind}`{_suggest(str(kind), REGISTRY)}; kinds: {', '.join(REGISTRY)}"
+                   if kind is not None else f"rule needs a `kind`; kinds: {', '.join(REGISTRY)}")
+            problems.append(Problem("policy.unknown-kind", msg, where))
+            continue
+        try:
+            rule = _RULE.validate_python(data)
+        except ValidationError as exc:
+            problems.extend(pydantic_problems(exc, doc, "policy", root=path))
+            continue
+        if rule.id in seen:
+            problems.append(Problem("policy.duplicate-id", f"duplicate rule id `{rule.id}` (also rules[{seen[rule.id]}])",
+                                    doc.loc_of(path + ("id",))))
+            continue
+        seen[rule.id] = i
+        allowed = set(MESSAGE_FIELDS) | set(params) | {f.alias or n for n, f in type(rule).model_fields.items()}
+        for name in PLACEHOLDER.findall(rule.message):
+            if name not in allowed:
+                problems.append(Problem("policy.unknown-placeholder",
+                                        f"message names `{{{name}}}`, which is neither a finding field nor a "
+                                        f"parameter{_suggest(name, allowed)}", doc.loc_of(path + ("message",))))
+        rules.append(rule)
+    if problems:
+        raise InputError(problems)
+
+    param_values = tuple((k, _render(v)) for k, v in params.items())
+    nodes = []
+    for i, rule in enumerate(rules):
+        if not rule.enabled:
+            continue
+        loc = doc.loc_of(("rules", seen[rule.id]))
+        for node in REGISTRY[rule.kind].lower(rule, loc):
+            meta = node.meta
+            merged = param_values + tuple(v for v in meta.values if v[0] not in params)
+            nodes.append(type(node)(**{**node.__dict__, "meta": type(meta)(
+                meta.rule, meta.severity, meta.category, meta.message, merged, meta.loc)}))
+    calendar = CalendarSpec(frozenset(WEEKDAY_NAMES.index(d) for d in top.calendar.weekend),
+                            frozenset(top.calendar.closures), top.calendar.public_holidays)
+    program = Program(top.policy, tuple(nodes), calendar, doc.name)
+    return Policy(top.policy, doc.name, tuple(rules), program, params, top.description)
+
+
+def policy_from_text(text: str, name: str = "<policy>") -> Policy:
+    return policy_from_document(parse_document(text, name))
+
+
+def shipped_dir() -> Path:
+    """Where the policies shipped with the package live (installed or in a checkout)."""
+    try:
+        from importlib.resources import files
+        candidate = Path(str(files("engine.policies")))
+        if (candidate / "etiquette.yaml").exists():
+            return candidate
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent.parent / "policies"
+
+
+def shipped_policies() -> dict[str, Path]:
+    root = shipped_dir()
+    out = {p.stem: p for p in sorted(root.glob("*.yaml"))}
+    out.update({f"agencies/{p.stem}": p for p in sorted((root / "agencies").glob("*.yaml"))})
+    return out
+
+
+def find_policy(name_or_path: str | os.PathLike[str]) -> Path:
+    """A policy by shipped name (``etiquette``) or by path."""
+    text = os.fspath(name_or_path)
+    shipped = shipped_policies()
+    if text in shipped:
+        return shipped[text]
+    if os.path.sep in text or text.endswith((".yaml", ".yml", ".json")) or os.path.exists(text):
+        return Path(text)
+    raise InputError(Problem("policy.not-found", f"no shipped policy named `{text}`{_suggest(text, shipped)}; "
+                             f"shipped: {', '.join(shipped) or 'none'} (or give a path)"))
+
+
+def load_policy(name_or_path: str | os.PathLike[str] = "etiquette") -> Policy:
+    """Load and compile a policy by shipped name or path; raise :class:`InputError`."""
+    return policy_from_document(load_document(find_policy(name_or_path)))
+
+
+def policy_json_schema() -> dict:
+    schema = PolicyFile.model_json_schema()
+    rule_schema = TypeAdapter(RuleModel).json_schema(ref_template="#/definitions/{model}")
+    schema.setdefault("definitions", {}).update(rule_schema.pop("$defs", {}))
+    schema["properties"]["rules"] = {"type": "array", "items": rule_schema}
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema["title"] = "followup policy"
+    return schema

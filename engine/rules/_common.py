@@ -1,0 +1,129 @@
+"""Pieces every rule kind shares: the common rule fields, selectors, durations."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+
+from ..duration import Duration, parse_duration
+from ..ir import Meta, Selector
+from ..timeline import CANDIDATE_TYPES, CHANNELS, EMPLOYER_TYPES, EVENT_TYPES
+
+__all__ = ["RuleBase", "SelectorSpec", "DurationField", "ElapsedField", "GROUPS", "meta_of", "human_values"]
+
+#: names that stand for several event types in a selector
+GROUPS = {
+    "outreach": CANDIDATE_TYPES,
+    "employer": EMPLOYER_TYPES,
+    "any": EVENT_TYPES,
+}
+ROLES = ("interviewer", "hiring_manager", "recruiter", "coordinator", "agency_recruiter", "other")
+
+
+def _duration(value: Any) -> Duration:
+    return parse_duration(value)
+
+
+DurationField = Annotated[Duration, BeforeValidator(_duration), PlainSerializer(str, return_type=str),
+                          Field(json_schema_extra={"type": "string", "pattern": r"^\d+(s|m|h|d|w|bd)$"})]
+
+
+def _elapsed(value: Any) -> Duration:
+    d = parse_duration(value)
+    if d.is_business:
+        raise ValueError(f"`{value}` counts business days; this field needs elapsed time such as `7d`")
+    return d
+
+
+ElapsedField = Annotated[Duration, BeforeValidator(_elapsed), PlainSerializer(str, return_type=str),
+                         Field(json_schema_extra={"type": "string", "pattern": r"^\d+(s|m|h|d|w)$"})]
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SelectorSpec(_Strict):
+    """Which events a rule looks at.
+
+    ``type`` takes event types or the groups ``outreach`` (candidate messages),
+    ``employer`` (employer-side events) and ``any``; ``except`` removes types.
+    ``channel`` and ``role`` (of the recipient or contact) narrow it further.
+    """
+
+    type: list[str] = Field(description="Event types or groups (outreach, employer, any).")
+    except_: list[str] = Field(default_factory=list, alias="except", description="Types to leave out.")
+    channel: list[Literal[CHANNELS]] | None = None  # type: ignore[valid-type]
+    role: list[Literal[ROLES]] | None = None  # type: ignore[valid-type]
+
+    _lists = field_validator("type", "except_", "channel", "role", mode="before")(
+        classmethod(lambda cls, v: _listify(v)))
+
+    @field_validator("type", "except_")
+    @classmethod
+    def _known(cls, values: list[str]) -> list[str]:
+        for v in values:
+            if v not in EVENT_TYPES and v not in GROUPS:
+                raise ValueError(f"unknown event type `{v}`; expected an event type "
+                                 f"({', '.join(EVENT_TYPES)}) or a group ({', '.join(GROUPS)})")
+        return values
+
+    def types(self) -> frozenset[str]:
+        out: set[str] = set()
+        for v in self.type:
+            out.update(GROUPS.get(v, (v,)))
+        for v in self.except_:
+            out.difference_update(GROUPS.get(v, (v,)))
+        return frozenset(out)
+
+    def lower(self) -> Selector:
+        return Selector(self.types(),
+                        frozenset(self.channel) if self.channel is not None else None,
+                        frozenset(self.role) if self.role is not None else None)
+
+
+class RuleBase(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id; agencies override rules by it.")
+    kind: str
+    description: str | None = None
+    severity: Literal["violation", "warning", "info"] = "violation"
+    category: Literal["overdue", "harassing", "off-channel", "premature", "missed", "quality", "tone"]
+    message: str = Field(description="Finding text; may use {placeholders}, see the policy-language docs.")
+    enabled: bool = True
+
+
+def human_values(rule: BaseModel, exclude: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """The rule's own parameters rendered for messages: durations in words, lists joined."""
+    out = []
+    for name, info in type(rule).model_fields.items():
+        if name in RuleBase.model_fields or name in exclude:
+            continue
+        value = getattr(rule, name)
+        name = info.alias or name
+        if value is None:
+            continue
+        if isinstance(value, Duration):
+            text = value.describe()
+        elif isinstance(value, (list, tuple)):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, BaseModel):
+            continue
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = str(value)
+        out.append((name, text))
+    return tuple(out)
+
+
+def meta_of(rule: RuleBase, loc=None, extra: tuple[tuple[str, str], ...] = ()) -> Meta:
+    return Meta(rule.id, rule.severity, rule.category, rule.message, human_values(rule) + extra, loc)
+
+
+PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")
