@@ -221,3 +221,13 @@ def _dotted(path: Path) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def draft07_schema(adapter_or_model: Any, title: str) -> dict:
+    """A JSON Schema for a pydantic model or TypeAdapter that uses only draft-07 keywords
+    (YAML language servers in common editors support no newer draft)."""
+    make = getattr(adapter_or_model, "model_json_schema", None) or adapter_or_model.json_schema
+    schema = make(ref_template="#/definitions/{model}", by_alias=True)
+    if "$defs" in schema:
+        schema["definitions"] = schema.pop("$defs")
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": title, **schema}

@@ -23,7 +23,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 from .calendar import check_region, end_of_local_day
 from .duration import Duration, parse_duration
 from .errors import InputError, Problem
-from .source import Document, load_document, parse_document, pydantic_problems
+from .source import Document, draft07_schema, load_document, parse_document, pydantic_problems
 
 __all__ = ["Timeline", "Event", "Contact", "Application", "load_timeline", "timeline_from_data",
            "CHANNELS", "CANDIDATE_TYPES", "EMPLOYER_TYPES", "EVENT_TYPES", "timeline_json_schema"]
@@ -415,7 +415,4 @@ def load_timeline(source: str | Any) -> Timeline:
 
 
 def timeline_json_schema() -> dict:
-    schema = Timeline.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft-07/schema#"
-    schema["title"] = "followup timeline v1"
-    return schema
+    return draft07_schema(Timeline, "followup timeline v1")

@@ -26,7 +26,7 @@ from ..findings import MESSAGE_FIELDS
 from ..ir import CalendarSpec, Program
 from ..rules import REGISTRY
 from ..rules._common import PLACEHOLDER, RuleBase
-from ..source import Document, load_document, parse_document, pydantic_problems
+from ..source import Document, draft07_schema, load_document, parse_document, pydantic_problems
 
 __all__ = ["Policy", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
 
@@ -178,14 +178,11 @@ def policy_from_text(text: str, name: str = "<policy>") -> Policy:
 
 def shipped_dir() -> Path:
     """Where the policies shipped with the package live (installed or in a checkout)."""
-    try:
-        from importlib.resources import files
-        candidate = Path(str(files("engine.policies")))
-        if (candidate / "etiquette.yaml").exists():
-            return candidate
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent.parent / "policies"
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "policies"  # a wheel maps the checkout's policies/ here
+    if (installed / "etiquette.yaml").is_file():
+        return installed
+    return package.parent / "policies"
 
 
 def shipped_policies() -> dict[str, Path]:
@@ -213,10 +210,9 @@ def load_policy(name_or_path: str | os.PathLike[str] = "etiquette") -> Policy:
 
 
 def policy_json_schema() -> dict:
-    schema = PolicyFile.model_json_schema()
-    rule_schema = TypeAdapter(RuleModel).json_schema(ref_template="#/definitions/{model}")
-    schema.setdefault("definitions", {}).update(rule_schema.pop("$defs", {}))
-    schema["properties"]["rules"] = {"type": "array", "items": rule_schema}
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    schema["title"] = "followup policy"
+    schema = draft07_schema(PolicyFile, "followup policy")
+    rules = draft07_schema(_RULE, "rule")
+    schema.setdefault("definitions", {}).update(rules.pop("definitions", {}))
+    rules.pop("$schema"), rules.pop("title")
+    schema["properties"]["rules"] = {"type": "array", "items": rules}
     return schema

@@ -1,0 +1,782 @@
+"""Crash isolation: run a function in a disposable worker process.
+
+The policy engine evaluates rules with a C extension (durable-rules) that can
+SIGSEGV or hang.  A long-running server must neither die nor return a partial
+answer because of that, so such evaluations go through an
+:class:`IsolatedRunner`::
+
+    runner = IsolatedRunner(
+        "engine.rules.durable_backend:evaluate",   # called as fn(payload) in the worker
+        fallback=evaluate_in_process,              # fallback(payload) -> result, in-process
+        timeout=10.0,
+        initializer="engine.rules.durable_backend:warm_up",
+    )
+    with runner:
+        result = runner.call(payload)
+
+Behaviour of :meth:`IsolatedRunner.call`:
+
+* The worker process is started lazily (or eagerly with :meth:`~IsolatedRunner.start`)
+  and reused across calls.  Processes are created with the ``"spawn"`` start
+  method by default (``"forkserver"`` is accepted), never ``fork``: the parent
+  may be multi-threaded (a web server).  Parent and worker talk over one
+  duplex :func:`multiprocessing.Pipe`; payloads and results are pickled.
+* If the worker dies (any exit, including by a signal), does not answer within
+  ``timeout`` seconds (it is then terminated, then killed), or the pipe breaks,
+  the worker is discarded (the next call starts a fresh one), the incident is
+  logged at WARNING on the ``followup.isolation`` logger and recorded in
+  :attr:`IsolatedRunner.stats`, and the call returns ``fallback(payload)``,
+  computed in the calling process.  A message that arrives truncated is never
+  used: there are no partial results.
+* If the worker function raises an ordinary exception, that is not a crash:
+  the same exception type is raised in the caller (when the exception can be
+  pickled; otherwise a :class:`WorkerError`, a ``RuntimeError``, carrying the
+  type name and message), with the worker's traceback attached as
+  ``__cause__``.  The worker is kept.
+* After ``max_calls`` evaluations, or when the RSS the worker reports with
+  each answer exceeds ``max_rss_mb``, the worker is retired gracefully (it is
+  told to stop right after that answer) and a new one is started for the next
+  call.  This counts as a recycle, not an incident.
+
+Concurrency: a runner serves **one call at a time**; concurrent callers from
+several threads are serialised by a lock (the fallback itself runs outside the
+lock).  For parallelism, use several runners.
+
+Process hygiene: :meth:`IsolatedRunner.close` (or leaving the ``with`` block)
+stops the worker; an :mod:`atexit` hook closes every runner still open; the
+workers are daemonic, ignore SIGINT (the parent decides when they stop), and
+exit on their own when the pipe to the parent closes or their parent process
+changes (checked every second).  A worker stuck in C code that holds the GIL
+cannot notice a dead parent; the parent's timeout is what ends such a hang.
+If the process that owns a runner forks (e.g. a pre-forking server), the child
+drops the inherited worker handles and starts its own worker on first use.
+
+Note on ``spawn``: like any spawn-based multiprocessing, the worker re-imports
+the parent's ``__main__`` module (as ``__mp_main__``), so scripts must keep
+their entry code under ``if __name__ == "__main__":``.  The worker function
+and initializer are given as import paths (``"package.module:function"``, a
+dotted attribute path after the colon is allowed), so they must be importable
+in a fresh interpreter with the parent's ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import faulthandler
+import importlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+__all__ = [
+    "IsolatedRunner",
+    "IsolationStats",
+    "WorkerError",
+    "WorkerUnavailable",
+    "RemoteTraceback",
+]
+
+logger = logging.getLogger("followup.isolation")
+
+_PICKLE_PROTOCOL = pickle.HIGHEST_PROTOCOL
+_UNSET: Any = object()
+
+
+# --------------------------------------------------------------------------- #
+# Public helper types
+# --------------------------------------------------------------------------- #
+
+
+class WorkerError(RuntimeError):
+    """The worker function raised an exception that could not be sent back as itself.
+
+    ``type_name`` is the qualified name of the original exception type and
+    ``remote_traceback`` the traceback text from the worker.
+    """
+
+    def __init__(self, message: str, type_name: str = "", remote_traceback: str = ""):
+        super().__init__(message)
+        self.type_name = type_name
+        self.remote_traceback = remote_traceback
+
+
+class WorkerUnavailable(RuntimeError):
+    """The worker failed (crash, timeout, broken pipe) and the runner has no fallback."""
+
+
+class RemoteTraceback(Exception):
+    """Carries the worker's traceback text; set as ``__cause__`` of re-raised exceptions."""
+
+    def __init__(self, tb: str):
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self) -> str:
+        return "\n\n--- traceback in the worker process ---\n" + self.tb
+
+
+@dataclass
+class IsolationStats:
+    """Counters of an :class:`IsolatedRunner` (a live object; read it, don't write it).
+
+    * ``calls``: calls to :meth:`IsolatedRunner.call`;
+    * ``fallbacks``: calls answered by the fallback because the worker failed;
+    * ``restarts``: workers lost to an incident (crash, timeout, broken pipe,
+      death while idle) and therefore replaced;
+    * ``recycles``: planned replacements (``max_calls`` or ``max_rss_mb``);
+    * ``errors``: ordinary exceptions of the worker function re-raised in the caller;
+    * ``starts``: worker processes started and ready;
+    * ``incidents``: short descriptions of the most recent incidents (capped
+      at :attr:`IsolatedRunner.max_incidents`, oldest dropped first).
+    """
+
+    calls: int = 0
+    fallbacks: int = 0
+    restarts: int = 0
+    recycles: int = 0
+    errors: int = 0
+    starts: int = 0
+    incidents: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- #
+# Worker side (runs in the child process)
+# --------------------------------------------------------------------------- #
+
+
+def _resolve(path: str) -> Callable[..., Any]:
+    """Import ``"package.module:attr.path"`` (or ``"package.module.attr"``)."""
+    if ":" in path:
+        module_name, _, attr_path = path.partition(":")
+    else:
+        module_name, _, attr_path = path.rpartition(".")
+    if not module_name or not attr_path:
+        raise ValueError(f"not an import path of the form 'package.module:function': {path!r}")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr_path.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError(f"{path!r} is not callable")
+    return obj
+
+
+def _validate_import_path(path: str, what: str) -> None:
+    if not isinstance(path, str):
+        raise TypeError(f"{what} must be an import path string like 'package.module:function'")
+    if ":" in path:
+        module_name, _, attr_path = path.partition(":")
+    else:
+        module_name, _, attr_path = path.rpartition(".")
+    if not module_name or not attr_path or any(not p for p in attr_path.split(".")):
+        raise ValueError(f"{what} is not an import path like 'package.module:function': {path!r}")
+
+
+def _rss_mb() -> Optional[float]:
+    """Current resident set size of this process in MiB (peak RSS where /proc is missing)."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+    except Exception:  # pragma: no cover - platforms without resource
+        return None
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit the worker when its parent goes away (reparenting changes getppid)."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent_pid:
+            os._exit(70)
+
+
+def _pack_exception(exc: BaseException) -> tuple[Optional[bytes], str, str, str]:
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    type_name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    try:
+        data: Optional[bytes] = pickle.dumps(exc, protocol=_PICKLE_PROTOCOL)
+        pickle.loads(data)  # some exceptions pickle but cannot be rebuilt
+    except Exception:
+        data = None
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<unprintable exception>"
+    return data, type_name, message, tb
+
+
+def _worker_main(conn: Any, target: str, initializer: Optional[str], use_faulthandler: bool) -> None:
+    """Entry point of the worker process.
+
+    Protocol (pickled tuples over ``conn``, via send_bytes/recv_bytes):
+      parent -> worker: ("call", seq, payload_pickle) | ("stop",)
+      worker -> parent: ("ready", pid, rss_mb) | ("init_error", traceback_text)
+                        | ("ok", seq, result_pickle, rss_mb)
+                        | ("exc", seq, packed_exception, rss_mb)
+    payload and result travel as nested pickles (bytes), so a payload the worker
+    cannot unpickle, or a result the parent cannot unpickle, fails only that call.
+    """
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        pass
+    if use_faulthandler:
+        try:
+            faulthandler.enable()  # C-level traceback on SIGSEGV etc., then dies by the signal
+        except Exception:  # pragma: no cover - no usable stderr
+            pass
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+    def send(message: tuple) -> bool:
+        try:
+            conn.send_bytes(pickle.dumps(message, protocol=_PICKLE_PROTOCOL))
+            return True
+        except (OSError, EOFError):
+            return False
+
+    try:
+        fn = _resolve(target)
+        if initializer:
+            _resolve(initializer)()
+    except BaseException:
+        send(("init_error", traceback.format_exc()))
+        return
+    if not send(("ready", os.getpid(), _rss_mb())):
+        return
+
+    while True:
+        try:
+            raw = conn.recv_bytes()
+        except (EOFError, OSError):
+            return  # parent closed the pipe or died
+        message = pickle.loads(raw)  # a tuple of str/int/bytes: cannot fail short of corruption
+        if message[0] == "stop":
+            return
+        if message[0] != "call":
+            continue
+        _, seq, payload_bytes = message
+        try:
+            result = fn(pickle.loads(payload_bytes))
+            reply = ("ok", seq, pickle.dumps(result, protocol=_PICKLE_PROTOCOL), _rss_mb())
+        except Exception as exc:  # from fn, or payload/result (un)pickling
+            reply = ("exc", seq, _pack_exception(exc), _rss_mb())
+        if not send(reply):
+            return
+
+
+# --------------------------------------------------------------------------- #
+# Parent side
+# --------------------------------------------------------------------------- #
+
+
+class _Worker:
+    __slots__ = ("process", "conn", "pid", "calls", "rss_mb")
+
+    def __init__(self, process: Any, conn: Any, pid: int, rss_mb: Optional[float]):
+        self.process = process
+        self.conn = conn
+        self.pid = pid
+        self.calls = 0
+        self.rss_mb = rss_mb
+
+
+class _Failure(Exception):
+    """Internal: the worker failed; ``cause`` is a short human-readable reason."""
+
+    def __init__(self, cause: str):
+        super().__init__(cause)
+        self.cause = cause
+
+
+def _exc_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _describe_exit(exitcode: Optional[int]) -> str:
+    if exitcode is None:
+        return "unknown exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"killed by {name}"
+    return f"exited with code {exitcode}"
+
+
+_RUNNERS: "weakref.WeakSet[IsolatedRunner]" = weakref.WeakSet()
+
+
+class IsolatedRunner:
+    """Run ``fn(payload)`` in a reusable worker process; fall back in-process if it fails.
+
+    :param target: import path of the worker function, ``"package.module:function"``.
+    :param fallback: ``fallback(payload) -> result``, called in the calling process
+        when the worker crashes, hangs or its pipe breaks.  ``None``: raise
+        :class:`WorkerUnavailable` instead.
+    :param max_calls: recycle the worker after this many evaluations (``None``: never).
+    :param max_rss_mb: recycle the worker once the RSS it reports exceeds this many
+        MiB (``None``: never).
+    :param timeout: seconds a call may take in the worker (``None``: no limit).
+    :param initializer: optional import path of a no-argument function run once
+        in each new worker (e.g. to warm caches).  Its failure makes the start fail.
+    :param start_timeout: seconds a new worker may take to import the target and
+        run the initializer.
+    :param start_method: ``"spawn"`` (default) or ``"forkserver"``.
+    :param use_faulthandler: enable :mod:`faulthandler` in the worker so a crash
+        prints a C-level traceback to stderr.
+    :param name: label used in log messages (default: ``target``).
+    """
+
+    #: how many incident descriptions ``stats.incidents`` keeps
+    max_incidents = 50
+    #: seconds to wait for a worker to exit after "stop" / SIGTERM before escalating
+    stop_grace = 2.0
+    #: after this many consecutive failed starts, stop trying for a while ...
+    start_failure_threshold = 3
+    #: ... first for this many seconds, doubling per further failure up to the max
+    start_backoff = 1.0
+    start_backoff_max = 60.0
+
+    def __init__(
+        self,
+        target: str,
+        fallback: Optional[Callable[[Any], Any]],
+        *,
+        max_calls: Optional[int] = 5000,
+        max_rss_mb: Optional[float] = 512.0,
+        timeout: Optional[float] = 10.0,
+        initializer: Optional[str] = None,
+        start_timeout: float = 60.0,
+        start_method: str = "spawn",
+        use_faulthandler: bool = True,
+        name: Optional[str] = None,
+    ) -> None:
+        _validate_import_path(target, "target")
+        if initializer is not None:
+            _validate_import_path(initializer, "initializer")
+        if fallback is not None and not callable(fallback):
+            raise TypeError("fallback must be callable or None")
+        if max_calls is not None and max_calls < 1:
+            raise ValueError("max_calls must be >= 1 or None")
+        if max_rss_mb is not None and max_rss_mb <= 0:
+            raise ValueError("max_rss_mb must be > 0 or None")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be > 0 or None")
+        if start_timeout <= 0:
+            raise ValueError("start_timeout must be > 0")
+        if start_method not in ("spawn", "forkserver"):
+            raise ValueError("start_method must be 'spawn' or 'forkserver' (fork is unsafe with threads)")
+
+        self.target = target
+        self.fallback = fallback
+        self.max_calls = max_calls
+        self.max_rss_mb = max_rss_mb
+        self.timeout = timeout
+        self.initializer = initializer
+        self.start_timeout = start_timeout
+        self.start_method = start_method
+        self.use_faulthandler = use_faulthandler
+        self.name = name or target
+
+        self._ctx = multiprocessing.get_context(start_method)
+        self._lock = threading.Lock()
+        self._worker: Optional[_Worker] = None
+        self._retiring: list[Any] = []  # processes told to stop, not yet reaped
+        self._seq = 0
+        self._closed = False
+        self._owner_pid = os.getpid()
+        self._start_failures = 0
+        self._no_start_until = 0.0
+        self.stats = IsolationStats()
+        _RUNNERS.add(self)
+
+    # -- public API --------------------------------------------------------- #
+
+    @property
+    def pid(self) -> Optional[int]:
+        """PID of the current worker process, or ``None`` if none is running."""
+        worker = self._worker
+        return worker.pid if worker is not None else None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def start(self) -> bool:
+        """Start the worker now instead of on the first call; ``True`` if one is ready."""
+        with self._lock:
+            self._check_usable()
+            try:
+                self._ensure_worker()
+            except _Failure as failure:
+                self._record_incident(failure.cause, "no worker is running")
+                return False
+            return True
+
+    def call(self, payload: Any, *, timeout: Optional[float] = _UNSET) -> Any:
+        """Evaluate ``fn(payload)`` in the worker and return its result.
+
+        Returns ``fallback(payload)`` if the worker crashes, times out or the pipe
+        breaks; re-raises ordinary exceptions of ``fn``.  ``timeout`` overrides the
+        runner's per-call timeout.  A payload that cannot be pickled raises here
+        (``pickle.PicklingError``, ``TypeError``, ...) without touching the worker.
+        """
+        if timeout is _UNSET:
+            timeout = self.timeout
+        payload_bytes = pickle.dumps(payload, protocol=_PICKLE_PROTOCOL)
+        with self._lock:
+            self._check_usable()
+            self.stats.calls += 1
+            try:
+                kind, value = self._roundtrip(payload_bytes, timeout)
+            except _Failure as failure:
+                self._record_incident(failure.cause, "request served by the fallback")
+                self.stats.fallbacks += 1
+                kind, value = "failed", failure.cause
+        # Outside the lock: the fallback may be slow, and other threads may use the worker.
+        if kind == "ok":
+            return value
+        if kind == "exc":
+            raise value  # the worker function's exception, rebuilt here
+        if self.fallback is None:
+            raise WorkerUnavailable(f"isolation worker for {self.name} failed: {value}")
+        return self.fallback(payload)
+
+    def close(self) -> None:
+        """Stop the worker (gracefully, then by force) and refuse further calls.  Idempotent."""
+        with self._lock:
+            self._shutdown()
+
+    def __enter__(self) -> "IsolatedRunner":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"pid={self.pid}"
+        return f"<IsolatedRunner {self.name!r} {state}>"
+
+    # -- internals (called with self._lock held) ----------------------------- #
+
+    def _check_usable(self) -> None:
+        if os.getpid() != self._owner_pid:
+            self._forget_after_fork()
+        if self._closed:
+            raise RuntimeError(f"IsolatedRunner {self.name!r} is closed")
+
+    def _roundtrip(self, payload_bytes: bytes, timeout: Optional[float]) -> tuple[str, Any]:
+        """One request/answer with the worker: ("ok", result) or ("exc", exception).
+
+        Raises _Failure (after discarding the worker) on crash, timeout or broken pipe.
+        """
+        self._seq += 1
+        seq = self._seq
+        request = pickle.dumps(("call", seq, payload_bytes), protocol=_PICKLE_PROTOCOL)
+        worker = self._ensure_worker()
+        try:
+            try:
+                worker.conn.send_bytes(request)
+            except (OSError, EOFError, ValueError) as exc:
+                # The worker died before it could receive the request (e.g. just
+                # after the idle check): nothing was evaluated, so one retry on a
+                # fresh worker is safe.
+                cause = self._fail_worker(worker, f"pipe broken on send ({_exc_text(exc)})", "while idle")
+                self._record_incident(cause, "retrying the request on a new worker")
+                worker = self._ensure_worker()
+                try:
+                    worker.conn.send_bytes(request)
+                except (OSError, EOFError, ValueError) as exc2:
+                    raise _Failure(self._fail_worker(
+                        worker, f"pipe broken on send ({_exc_text(exc2)})", "before the request was sent"
+                    )) from None
+            if not multiprocessing.connection.wait([worker.conn, worker.process.sentinel], timeout):
+                self._lose_worker(worker, kill=True)
+                raise _Failure(f"worker pid {worker.pid}: no answer within {timeout:g}s (timeout), killed")
+            # Readable conn: a complete answer (even if the worker exited right after
+            # sending it), or EOF.  Only the sentinel: the worker died without answering.
+            if not worker.conn.poll(0):
+                raise _Failure(self._fail_worker(worker, "pipe closed", "during a call"))
+            try:
+                raw = worker.conn.recv_bytes()
+            except (EOFError, OSError) as exc:  # includes a truncated message: never used
+                raise _Failure(self._fail_worker(worker, f"pipe broken ({_exc_text(exc)})", "during a call")) from None
+        except _Failure:
+            raise
+        except BaseException:
+            # Interrupted mid-call (e.g. KeyboardInterrupt): the worker may still
+            # answer this request later; never let that answer reach another call.
+            self._lose_worker(worker, kill=True)
+            raise
+
+        reply = pickle.loads(raw)  # tuple of str/int/bytes/float
+        kind = reply[0]
+        if kind not in ("ok", "exc") or reply[1] != seq:
+            self._lose_worker(worker, kill=True)
+            raise _Failure(f"worker pid {worker.pid}: protocol error, reply {kind!r} to request {seq}")
+        worker.calls += 1
+        worker.rss_mb = reply[3]
+        self._maybe_recycle(worker)
+        if kind == "exc":
+            self.stats.errors += 1
+            return "exc", self._rebuild_exception(reply[2])
+        try:
+            return "ok", pickle.loads(reply[2])
+        except Exception as exc:  # the parent cannot rebuild the result; the worker is fine
+            self.stats.errors += 1
+            return "exc", WorkerError(f"could not unpickle the worker's result: {exc!r}",
+                                      f"{type(exc).__module__}.{type(exc).__qualname__}")
+
+    def _fail_worker(self, worker: _Worker, pipe_problem: str, when: str) -> str:
+        """Discard a worker whose pipe failed; describe why (its exit status if it died)."""
+        process = worker.process
+        try:
+            process.join(self.stop_grace)  # EOF on the pipe: it is dead or dying
+            exitcode = process.exitcode
+        except (ValueError, AssertionError, OSError):  # pragma: no cover
+            exitcode = None
+        self._lose_worker(worker, kill=True)
+        if exitcode is not None:
+            return f"worker pid {worker.pid} {_describe_exit(exitcode)} {when}"
+        return f"worker pid {worker.pid}: {pipe_problem} {when}, worker killed"
+
+    def _rebuild_exception(self, packed: tuple) -> BaseException:
+        data, type_name, message, tb = packed
+        exc: Optional[BaseException] = None
+        if data is not None:
+            try:
+                exc = pickle.loads(data)
+            except Exception:
+                exc = None
+            if exc is not None and not isinstance(exc, BaseException):
+                exc = None
+        if exc is None:
+            exc = WorkerError(f"{type_name}: {message}", type_name, tb)
+        exc.__cause__ = RemoteTraceback(tb)
+        return exc
+
+    def _maybe_recycle(self, worker: _Worker) -> None:
+        reason = ""
+        if self.max_calls is not None and worker.calls >= self.max_calls:
+            reason = f"after {worker.calls} calls"
+        elif self.max_rss_mb is not None and worker.rss_mb is not None and worker.rss_mb > self.max_rss_mb:
+            reason = f"RSS {worker.rss_mb:.0f} MiB > {self.max_rss_mb:g} MiB"
+        if not reason:
+            return
+        self.stats.recycles += 1
+        logger.info("recycling isolation worker pid %d for %s: %s", worker.pid, self.name, reason)
+        # Ask it to stop now (non-blocking); it is reaped before the next start.
+        try:
+            worker.conn.send_bytes(pickle.dumps(("stop",), protocol=_PICKLE_PROTOCOL))
+        except (OSError, EOFError, ValueError):
+            pass
+        self._close_conn(worker)
+        self._retiring.append(worker.process)
+        self._worker = None
+
+    def _ensure_worker(self) -> _Worker:
+        worker = self._worker
+        if worker is not None:
+            if worker.process.is_alive():
+                return worker
+            # Died while idle (OOM killer, stray signal...): not a failed call, just replace it.
+            exitcode = self._lose_worker(worker, kill=False)
+            self._record_incident(f"worker pid {worker.pid} {_describe_exit(exitcode)} while idle",
+                                  "starting a new one")
+        self._reap_retiring()
+        now = time.monotonic()
+        if now < self._no_start_until:
+            raise _Failure(f"not starting a worker for {self._no_start_until - now:.1f}s more "
+                           f"after {self._start_failures} failed starts")
+        try:
+            worker = self._spawn()
+        except _Failure as failure:
+            self._start_failures += 1
+            if self._start_failures >= self.start_failure_threshold:
+                extra = self._start_failures - self.start_failure_threshold
+                delay = min(self.start_backoff_max, self.start_backoff * (2 ** min(extra, 30)))
+                self._no_start_until = time.monotonic() + delay
+            raise _Failure(f"worker start failed: {failure.cause}") from None
+        self._start_failures = 0
+        self._no_start_until = 0.0
+        self._worker = worker
+        self.stats.starts += 1
+        logger.debug("started isolation worker pid %d for %s", worker.pid, self.name)
+        return worker
+
+    def _spawn(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(
+            target=_worker_main,
+            args=(child_conn, self.target, self.initializer, self.use_faulthandler),
+            name=f"isolation-worker[{self.name}]",
+            daemon=True,
+        )
+        try:
+            process.start()
+        except Exception as exc:
+            parent_conn.close()
+            child_conn.close()
+            raise _Failure(f"could not start process ({exc.__class__.__name__}: {exc})") from None
+        finally:
+            if not child_conn.closed:
+                child_conn.close()  # only the worker holds its end: EOF when it dies
+        pending = _Worker(process, parent_conn, process.pid, None)
+        try:
+            ready = multiprocessing.connection.wait([parent_conn, process.sentinel], self.start_timeout)
+            if not ready:
+                self._lose_worker(pending, kill=True)
+                raise _Failure(f"not ready within {self.start_timeout:g}s")
+            try:
+                raw = parent_conn.recv_bytes()
+                message = pickle.loads(raw)
+            except (EOFError, OSError):
+                exitcode = self._lose_worker(pending, kill=False)
+                raise _Failure(_describe_exit(exitcode)) from None
+        except _Failure:
+            raise
+        except BaseException:
+            self._lose_worker(pending, kill=True)
+            raise
+        if message[0] == "init_error":
+            self._lose_worker(pending, kill=False)
+            tb = message[1].strip()
+            last_line = tb.splitlines()[-1] if tb else "unknown error"
+            logger.error("isolation worker for %s failed to initialise:\n%s", self.name, tb)
+            raise _Failure(f"initialisation error: {last_line}")
+        if message[0] != "ready":
+            self._lose_worker(pending, kill=True)
+            raise _Failure(f"protocol error: unexpected handshake {message[0]!r}")
+        pending.pid = message[1]
+        pending.rss_mb = message[2]
+        return pending
+
+    def _lose_worker(self, worker: _Worker, *, kill: bool) -> Optional[int]:
+        """Discard ``worker``: close its pipe, make sure the process is gone, return its exit code."""
+        if self._worker is worker:
+            self._worker = None
+            self.stats.restarts += 1
+        self._close_conn(worker)
+        return self._end_process(worker.process, graceful=not kill)
+
+    def _end_process(self, process: Any, *, graceful: bool) -> Optional[int]:
+        """Reap ``process``: wait briefly if ``graceful``, then SIGTERM, then SIGKILL."""
+        try:
+            if graceful:
+                process.join(self.stop_grace)
+            if process.exitcode is None:
+                process.terminate()
+                process.join(self.stop_grace)
+            if process.exitcode is None:
+                process.kill()
+                process.join(self.stop_grace)
+            exitcode = process.exitcode
+        except (ValueError, AssertionError, OSError):  # already closed / not our child
+            return None
+        if exitcode is not None:
+            try:
+                process.close()
+            except ValueError:  # pragma: no cover
+                pass
+        return exitcode
+
+    @staticmethod
+    def _close_conn(worker: _Worker) -> None:
+        try:
+            worker.conn.close()
+        except OSError:  # pragma: no cover
+            pass
+
+    def _reap_retiring(self) -> None:
+        retiring, self._retiring = self._retiring, []
+        for process in retiring:
+            self._end_process(process, graceful=True)
+
+    def _record_incident(self, cause: str, consequence: str) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.stats.incidents.append(f"{stamp} {cause}")
+        overflow = len(self.stats.incidents) - self.max_incidents
+        if overflow > 0:
+            del self.stats.incidents[:overflow]
+        logger.warning("isolation incident in %s: %s; %s", self.name, cause, consequence)
+
+    def _shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if os.getpid() != self._owner_pid:
+            self._forget_after_fork()
+            return
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            try:
+                worker.conn.send_bytes(pickle.dumps(("stop",), protocol=_PICKLE_PROTOCOL))
+            except (OSError, EOFError, ValueError):
+                pass
+            self._close_conn(worker)
+            self._retiring.append(worker.process)
+        self._reap_retiring()
+        _RUNNERS.discard(self)
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's worker handles without touching its processes."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._close_conn(worker)  # our inherited copy only
+        self._retiring = []
+        self._owner_pid = os.getpid()
+
+    def _emergency_close(self) -> None:
+        """atexit: close even if another (daemon) thread is stuck holding the lock."""
+        if self._lock.acquire(timeout=1.0):
+            try:
+                self._shutdown()
+            finally:
+                self._lock.release()
+            return
+        self._closed = True
+        worker = self._worker
+        if worker is not None:
+            self._end_process(worker.process, graceful=False)
+        for process in list(self._retiring):
+            self._end_process(process, graceful=False)
+
+
+def _close_all_runners() -> None:
+    for runner in list(_RUNNERS):
+        try:
+            runner._emergency_close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+def _after_fork_in_child() -> None:
+    for runner in list(_RUNNERS):
+        runner._lock = threading.Lock()  # may have been held by another thread at fork time
+        runner._forget_after_fork()
+
+
+# Registered after multiprocessing is imported, so (LIFO) this runs before
+# multiprocessing's own exit handler, which would otherwise join the workers.
+atexit.register(_close_all_runners)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
