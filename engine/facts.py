@@ -14,6 +14,7 @@ A fact has these attributes:
 ``round``    how many interviews of the application happened up to this event
 ``body``     a fingerprint of the normalised body (0 without a body); ``words`` its word count
 ``pref``     the party's standing preferred channel from the contact list (``""`` if none)
+``offpref``  1 when the fact has a channel and a standing preference that differ
 ``one``      always 1 (the sentinel correlated patterns end with)
 ``s<k>``     1 when the fact matches the program's k-th selector, else 0
 ``t<k>``     the program's k-th :class:`~engine.ir.TimeRef` computed on this fact
@@ -144,8 +145,9 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
         for position, party in enumerate(event.parties or ("",)):
             contact = timeline.contacts.get(party) if party else None
             role = contact.role if contact else ""
-            fact = {"fid": len(facts), **common, "party": party, "primary": int(position == 0),
-                    "pref": (contact.preferred_channel or "") if contact else ""}
+            pref = (contact.preferred_channel or "") if contact else ""
+            fact = {"fid": len(facts), **common, "party": party, "primary": int(position == 0), "pref": pref,
+                    "offpref": int(bool(pref and channel and channel != pref))}
             for k, selector in enumerate(selectors):
                 fact[f"s{k}"] = int(_matches(selector, event, party, role, channel))
             fact.update(times)

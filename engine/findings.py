@@ -55,7 +55,7 @@ class Finding(BaseModel):
 
 
 def human_type(event_type: str) -> str:
-    return event_type.replace("_", " ")
+    return "thank-you" if event_type == "thank_you" else event_type.replace("_", " ")
 
 
 def _iso(seconds: float | None) -> str | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import date, datetime, timedelta, timezone
-from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -319,8 +318,9 @@ class Timeline(_Model):
             use_public_holidays=policy.get("public_holidays", True),
         )
 
-    @cached_property
+    @property
     def by_id(self) -> dict[str, Any]:
+        # not cached: model_copy would carry a stale cache into the copy
         return {e.id: e for e in self.events}
 
     def until(self, as_of: datetime) -> tuple["Timeline", list[str]]:

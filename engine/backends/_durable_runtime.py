@@ -16,12 +16,24 @@ every one of them:
 * Session ids and fact ids come from :class:`IdPool`\\ s whose hashes under durable's
   own 32-bit FNV-1a (:func:`fnv1a32`) are verified distinct; durable compares only
   those hashes, never the strings.
-* Every correlated pattern is a flat ``$and`` chain ending with the always-true
-  sentinel ``one == <alias>.one`` (each fact carries ``one: 1``); no ``$or`` anywhere
-  (express OR as separate rules); no condition reads the session state (``$s``).
-  :meth:`Runtime.ensure_ruleset` rejects definitions that break these rules, and the
-  condition helpers below (:func:`pattern`, :func:`none`, :func:`rule`, :func:`eq`,
-  :func:`gt`, :func:`ref`, ...) produce only conforming shapes.
+* Every pattern after a rule's first (positive or ``none``) is a flat ``$and`` chain
+  ending with the always-true correlated sentinel ``one == <earlier alias>.one``
+  (each fact carries ``one: 1``); the first pattern refers to no other; no ``$or``
+  anywhere (express OR as separate rules); no condition reads the session state
+  (``$s``). :meth:`Runtime.ensure_ruleset` rejects definitions that break these
+  rules, and the condition helpers below (:func:`pattern`, :func:`none`,
+  :func:`rule`, :func:`eq`, :func:`gt`, :func:`ref`, ...) produce only conforming
+  shapes.
+
+Absence is checked when the clock arrives. durable fires an action *inside* the
+``assert_fact`` that completes a match, and a ``none(...)`` is tested only when a
+partial match reaches it: a blocking fact asserted later neither un-fires the action
+nor retracts the match (measured: wrong in 10 of 24 assertion orders). So every
+rule with a ``none(...)`` must bind the clock fact (``type == "clock"``, asserted
+last) in a positive pattern *before* its first ``none``; where a rule has no clock
+pattern, :meth:`Runtime.ensure_ruleset` inserts ``__now`` (alias not reported)
+there. Rules without ``none`` are monotonic and fire as soon as they match. A fact
+binds at most one pattern per match (durable matches distinct facts).
 
 Condition JSON shapes (what durable expects, what the helpers produce)::
 
@@ -40,8 +52,10 @@ Condition JSON shapes (what durable expects, what the helpers produce)::
     ref("a", "ts", plus=-60)    -> {"$sub": {"$l": {"a": "ts"}, "$r": 60}}
 
 ``cref`` above is any condition whose value is a :func:`ref`; the sentinel refers to
-the first alias referenced in the pattern. A ruleset definition is
-``{rule_name: rule(...)}``; rule names must not start with ``__`` (reserved).
+the first alias referenced in the pattern; :func:`rule` adds one referring to its
+first alias to any later pattern that has none. A ruleset definition is
+``{rule_name: rule(...)}``; rule names and aliases must not start with ``__``
+(reserved).
 
 Facts that match no pattern at all: durable stores a fact iff it passes the alpha
 (non-correlated) tests of *some* pattern of *some* rule, at any position (first,
@@ -306,11 +320,19 @@ def none(*conds: Condition) -> Condition:
 def rule(*patterns: Condition, pri: int | None = None) -> dict[str, Any]:
     """A rule firing when all ``patterns`` match: ``{"all": [...], "pri": pri}``.
 
-    ``pri`` (0..MAX_PRI): lower fires first; default 0.
+    Later patterns without a sentinel get one referring to the first pattern's
+    alias. ``pri`` (0..MAX_PRI): lower fires first; default 0.
     """
     out: list[Condition] = []
+    first_alias = ""
     for i, p in enumerate(patterns):
         ((key, cond),) = p.items()
+        if i == 0:
+            first_alias = key
+        else:
+            tests = list(cond["$and"]) if set(cond) == {"$and"} else [cond]
+            if not _is_sentinel(tests[-1]):
+                cond = {"$and": [*tests, _sentinel(first_alias)]}
         out.append({f"none{i}$not": cond} if key == "$not" else {key: cond})
     body: dict[str, Any] = {"all": out}
     if pri is not None:
@@ -356,7 +378,7 @@ def _leaf(cond: Any) -> tuple[str, str | None]:
     if not isinstance(cond, dict) or len(cond) != 1:
         raise DisciplineError(f"a test must be a one-key dict, got {cond!r}")
     ((key, body),) = cond.items()
-    if key in ("$and", "$or", "$s") or key.startswith("$s"):
+    if key in ("$and", "$or", "$s"):
         raise DisciplineError(f"{key!r} is not allowed here (flat $and only, no $or, no state)")
     if key in _COMPARISONS or key in _PRESENCE:
         if not isinstance(body, dict) or len(body) != 1:
@@ -390,6 +412,7 @@ def _is_sentinel(cond: Any) -> bool:
 
 
 def _check_pattern(rule_name: str, alias: str, cond: Any, bound: set[str]) -> None:
+    """Check one pattern; ``bound`` holds the aliases of earlier positive patterns."""
     where = f"rule {rule_name!r}, pattern {alias!r}"
     if not isinstance(cond, dict):
         raise DisciplineError(f"{where}: condition must be a dict")
@@ -410,11 +433,10 @@ def _check_pattern(rule_name: str, alias: str, cond: Any, bound: set[str]) -> No
             correlated += 1
             if a not in bound:
                 raise DisciplineError(f"{where}: refers to {a!r}, not bound by an earlier pattern")
-    if correlated:
-        if len(tests) < 2 or not _is_sentinel(tests[-1]):
-            raise DisciplineError(
-                f"{where}: a correlated pattern must be a flat $and ending with the sentinel "
-                f"{{'{SENTINEL}': {{<earlier alias>: '{SENTINEL}'}}}} (use pattern()/none())")
+    if bound and (not grouped or len(tests) < 2 or not _is_sentinel(tests[-1])):
+        raise DisciplineError(
+            f"{where}: every pattern after the first must be a flat $and ending with the "
+            f"sentinel {{'{SENTINEL}': {{<earlier alias>: '{SENTINEL}'}}}} (use rule())")
     length = (2 if grouped else 0) + correlated
     if length >= MAX_SEQUENCE_EXPRESSIONS:
         raise PatternTooLongError(
@@ -446,18 +468,56 @@ def _check_definition(definition: Mapping[str, Any]) -> None:
             ((key, cond),) = p.items()
             negated = key.endswith("$not")
             alias = key[: -len("$not")] if negated else key
-            if not alias.isidentifier() or alias in seen:
-                raise DisciplineError(f"rule {name!r}: bad or duplicate alias {key!r}")
+            if not alias.isidentifier() or alias.startswith("__") or alias in seen:
+                raise DisciplineError(f"rule {name!r}: bad, reserved or duplicate alias {key!r}")
             if negated and i == 0:
                 raise DisciplineError(f"rule {name!r}: the first pattern cannot be an absence")
             seen.add(alias)
             _check_pattern(name, key, cond, bound)
             if not negated:
                 bound.add(alias)
+        _clock_gate_position(name, patterns)
+
+
+def _binds_clock(pattern_: Mapping[str, Any]) -> bool:
+    ((key, cond),) = pattern_.items()
+    tests = cond["$and"] if set(cond) == {"$and"} else [cond]
+    return not key.endswith("$not") and {"type": CLOCK_TYPE} in tests
+
+
+def _clock_gate_position(rule_name: str, patterns: Sequence[Mapping[str, Any]]) -> int | None:
+    """Where ``__now`` must be inserted (before the first ``none``), or None."""
+    nones = [i for i, p in enumerate(patterns) if next(iter(p)).endswith("$not")]
+    if not nones:
+        return None
+    clocks = [i for i, p in enumerate(patterns) if _binds_clock(p)]
+    if not clocks:
+        return nones[0]
+    if clocks[0] > nones[0]:
+        raise DisciplineError(
+            f"rule {rule_name!r}: put the clock pattern before the first none(...): an absence "
+            "is only reliable once the clock (the last fact) has arrived")
+    return None
+
+
+def _with_clock_gate(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain-dict copy with ``__now`` inserted where :func:`_clock_gate_position` says."""
+    rules: dict[str, Any] = json.loads(json.dumps(definition))  # plain dicts, same order
+    for rule_name, body in rules.items():
+        at = _clock_gate_position(rule_name, body["all"])
+        if at is not None:
+            first_alias = next(iter(body["all"][0]))
+            gate = {"__now": {"$and": [{"type": CLOCK_TYPE}, _sentinel(first_alias)]}}
+            body["all"].insert(at, gate)
+    return rules
 
 
 def _canonical(definition: Mapping[str, Any]) -> str:
-    return json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return json.dumps(definition, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise DisciplineError(f"a ruleset definition must be plain JSON: {e}") from e
 
 
 def ruleset_name(definition: Mapping[str, Any]) -> str:
@@ -473,10 +533,14 @@ class _Evaluation:
     """Per-evaluation collector state."""
 
     id_map: dict[str, str]
+    #: pool id of the spare clock asserted if the evaluation failed before its clock
+    rescue_id: str
     fired: list[FiredRecord] = field(default_factory=list)
     clock_fired: bool = False
     failed_rule: str | None = None
     failure: BaseException | None = None
+    #: set while the rescue clock is asserted after a failure: record nothing
+    rescuing: bool = False
 
 
 class Runtime:
@@ -511,8 +575,9 @@ class Runtime:
         """Validate and register ``definition`` (``{rule_name: rule}``) once; return its name.
 
         The runtime adds the internal rule :data:`CLOCK_RULE` (fires on the final
-        ``type == "clock"`` fact, ``pri`` 65535) and routes every action to its
-        collector. Raises :class:`DisciplineError` / :class:`PatternTooLongError` for
+        ``type == "clock"`` fact, ``pri`` 65535), inserts the ``__now`` clock gate
+        before the first ``none`` of rules that bind no clock, and routes every action
+        to its collector. Raises :class:`DisciplineError` / :class:`PatternTooLongError` for
         definitions outside the discipline, :class:`DurableError` if durable refuses.
         """
         _check_definition(definition)
@@ -520,7 +585,7 @@ class Runtime:
         with self._lock:
             if name in self._registered:
                 return name
-            rules: dict[str, Any] = json.loads(json.dumps(definition))  # plain dicts, same order
+            rules = _with_clock_gate(definition)
             for rule_name, body in rules.items():
                 body["run"] = self._action(rule_name)
             rules[CLOCK_RULE] = {
@@ -547,8 +612,11 @@ class Runtime:
         if rule_name == CLOCK_RULE:
             ev.clock_fired = True
             return
+        if ev.rescuing:
+            return
         try:
-            ids = {alias: ev.id_map[fact["id"]] for alias, fact in c._m.items()}
+            ids = {alias: ev.id_map[fact["id"]] for alias, fact in c._m.items()
+                   if not alias.startswith("__")}
             ev.fired.append((rule_name, ids))
             if self._on_fire is not None:
                 self._on_fire(rule_name, ids)
@@ -575,35 +643,13 @@ class Runtime:
         :class:`DurableActionError` if an action raised, :class:`DurableError` if
         durable failed, ``ValueError`` for unusable input.
         """
-        if name not in self._registered:
-            raise KeyError(f"ruleset {name!r} is not registered on this runtime")
-        caller_ids = [str(f.get("id", i)) for i, f in enumerate(facts)]
-        clock_type = clock.get("type", CLOCK_TYPE)
-        if clock_type != CLOCK_TYPE:
-            raise ValueError(f"the clock fact must have type {CLOCK_TYPE!r}, got {clock_type!r}")
-        caller_ids.append(str(clock.get("id", "clock")))
-        if len(set(caller_ids)) != len(caller_ids):
-            raise ValueError("fact ids (including the clock's) must be distinct")
-        pool_ids = self._fact_ids.take(len(caller_ids) + 1)  # last one: rescue clock
-        docs: list[dict[str, Any]] = []
-        for i, f in enumerate([*facts, {**clock, "type": CLOCK_TYPE}]):
-            if not isinstance(f, Mapping):
-                raise ValueError(f"fact {i} is not a mapping: {f!r}")
-            doc = {**f, "id": pool_ids[i], SENTINEL: 1}
-            doc.pop("sid", None)
-            try:  # fail before a session exists rather than half-way through it
-                json.dumps(doc, ensure_ascii=False, allow_nan=False)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"fact {caller_ids[i]!r} is not JSON-serializable: {e}") from e
-            docs.append(doc)
-        id_map = dict(zip(pool_ids, caller_ids))
-        id_map[pool_ids[-1]] = "clock"
-
         with self._lock:
             if self._active is not None:
                 raise RuntimeError("Runtime.evaluate is not re-entrant")
+            if name not in self._registered:
+                raise KeyError(f"ruleset {name!r} is not registered on this runtime")
+            docs, ev = self._documents(facts, clock)
             sid = self._take_session(name)
-            ev = _Evaluation(id_map)
             self._active = ev
             try:
                 for doc in docs:
@@ -618,9 +664,42 @@ class Runtime:
                 return ev.fired
             finally:
                 try:
-                    self._release(name, sid, ev, pool_ids[-1])
+                    self._release(name, sid, ev)
                 finally:
                     self._active = None
+
+    def _documents(
+        self, facts: Sequence[Mapping[str, Any]], clock: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], _Evaluation]:
+        """What durable gets (facts, then the clock) and a collector mapping ids back.
+
+        Everything is checked here, before a session exists, so that an evaluation
+        rarely fails half-way through one.
+        """
+        if not isinstance(clock, Mapping) or clock.get("type", CLOCK_TYPE) != CLOCK_TYPE:
+            raise ValueError(f"the clock must be a mapping with type {CLOCK_TYPE!r}: {clock!r}")
+        everything = [*facts, {**clock, "type": CLOCK_TYPE}]
+        caller_ids: list[str] = []
+        for i, f in enumerate(everything[:-1]):
+            if not isinstance(f, Mapping):
+                raise ValueError(f"fact {i} is not a mapping: {f!r}")
+            if f.get("type") == CLOCK_TYPE:
+                raise ValueError(f"fact {i}: only the clock may have type {CLOCK_TYPE!r}")
+            caller_ids.append(str(f.get("id", i)))
+        caller_ids.append(str(clock.get("id", "clock")))
+        if len(set(caller_ids)) != len(caller_ids):
+            raise ValueError("fact ids (including the clock's) must be distinct")
+        pool_ids = self._fact_ids.take(len(everything) + 1)  # the last one: rescue clock
+        docs: list[dict[str, Any]] = []
+        for i, f in enumerate(everything):
+            doc = {k: v for k, v in f.items() if k != "sid"}
+            doc["id"], doc[SENTINEL] = pool_ids[i], 1
+            try:
+                json.dumps(doc, ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"fact {caller_ids[i]!r} is not JSON-serializable: {e}") from e
+            docs.append(doc)
+        return docs, _Evaluation(dict(zip(pool_ids, caller_ids)), rescue_id=pool_ids[-1])
 
     def _assert(self, name: str, doc: dict[str, Any], is_clock: bool) -> None:
         try:
@@ -644,11 +723,12 @@ class Runtime:
                 return sid
         raise DurableError(f"every session id of ruleset {name} is quarantined")
 
-    def _release(self, name: str, sid: str, ev: _Evaluation, rescue_id: str) -> None:
+    def _release(self, name: str, sid: str, ev: _Evaluation) -> None:
         """Delete the session; never delete one in which no action ran (defect 3)."""
         if not ev.clock_fired:
+            ev.rescuing = True
             try:
-                rescue = {"sid": sid, "id": rescue_id, "type": CLOCK_TYPE, SENTINEL: 1}
+                rescue = {"sid": sid, "id": ev.rescue_id, "type": CLOCK_TYPE, SENTINEL: 1}
                 self._host.assert_fact(name, rescue)
             except Exception:
                 pass

@@ -108,7 +108,7 @@ def _channel(i: int, node: ChannelMismatch, t: FactTable):
             p = max(prefs, key=lambda f: f["seq"])
             if x["channel"] != p["channel"]:
                 yield Match(i, x["fid"], (p["fid"], x["fid"]))
-        elif x["pref"] and x["channel"] != x["pref"]:
+        elif x["offpref"]:
             yield Match(i, x["fid"], (x["fid"],))
 
 

@@ -1,0 +1,328 @@
+"""Decisions for trackers: may the candidate do this now? If not, when, and how? What is due next?
+
+``check`` appends the planned action to the timeline and keeps the findings that cite
+it: any violation among them denies. ``earliest`` is found from the rules' own time
+boundaries — the instants at which a rule's verdict on the action can change (a
+``not-before`` opening, a rolling window sliding past an old message, the start of
+the recipient's office hours) — never by scanning the clock: the allowed instants
+are a union of intervals whose left ends are among those boundaries, so trying them
+in order finds the first allowed instant exactly. ``agenda`` lists the obligations
+still open, when the next status inquiry is allowed, and standing prohibitions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .api import audit
+from .errors import InputError, Problem
+from .facts import epoch, from_epoch, prepare_facts
+from .findings import Finding, human_type
+from .ir import Count, Flag, Follows, OutsideHours
+from .policy import Policy
+from .source import Document, pydantic_problems
+from .timeline import CHANNELS, Outreach, Timeline
+
+__all__ = ["PlannedAction", "Alternative", "CheckResult", "AgendaItem", "Agenda", "check", "agenda",
+           "planned_action_from_data"]
+
+UTC = timezone.utc
+#: how far ahead ``earliest`` looks before answering "never"
+HORIZON = timedelta(days=400)
+#: how many boundary instants ``earliest`` tries at most
+MAX_TRIES = 500
+
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+
+
+class PlannedAction(BaseModel):
+    """A candidate-side message the tracker is about to send (an event without an id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["thank_you", "status_inquiry", "feedback_request", "contact"]
+    to: list[str] = Field(min_length=1)
+    channel: Channel
+    application: str | None = None
+    body: str | None = None
+    at: datetime | None = Field(None, description="When it would be sent; `--at` overrides it.")
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError("`at` needs a UTC offset, e.g. `2026-03-12T09:00:00-05:00`")
+        return value.astimezone(UTC) if value is not None else None
+
+
+class Alternative(BaseModel):
+    """A concrete change to the action that would be allowed."""
+
+    change: dict[str, str]
+    reason: str
+
+
+class CheckResult(BaseModel):
+    decision: Literal["allow", "deny"]
+    at: str
+    earliest: str | None
+    findings: list[Finding]
+    alternatives: list[Alternative]
+    policy: str
+
+
+class AgendaItem(BaseModel):
+    kind: Literal["overdue", "due", "inquiry-window", "prohibition"]
+    application: str
+    contact: str | None = None
+    rule: str
+    due: str | None = None
+    channel: str | None = None
+    message: str
+
+
+class Agenda(BaseModel):
+    as_of: str
+    policy: str
+    items: list[AgendaItem]
+
+
+def _local(value: datetime, zone: str) -> str:
+    return value.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def planned_action_from_data(data: Any, doc: Document | None = None) -> PlannedAction:
+    """Validate a planned action given as parsed JSON/YAML; raise :class:`InputError`."""
+    doc = doc or Document(data, "<action>")
+    try:
+        return PlannedAction.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(pydantic_problems(exc, doc, "action")) from None
+
+
+def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[Timeline, str]:
+    """The timeline with ``action`` appended at ``when``, and the id it was given."""
+    app = action.application
+    if app is None:
+        if len(timeline.applications) != 1:
+            raise InputError(Problem("action.missing-application",
+                                     "the planned action must name its `application` (the timeline has several)"))
+        app = next(iter(timeline.applications))
+    if app not in timeline.applications:
+        raise InputError(Problem("action.unknown-application", f"unknown application `{app}`"))
+    for contact in action.to:
+        if contact not in timeline.contacts:
+            raise InputError(Problem("action.unknown-contact", f"unknown contact `{contact}` in `to`"))
+    ident, n = "planned", 1
+    while ident in timeline.by_id:
+        n += 1
+        ident = f"planned-{n}"
+    event = Outreach(id=ident, type=action.type, at=when, application=app, to=action.to, channel=action.channel,
+                     body=action.body)
+    events = sorted([*timeline.events, event], key=lambda e: (e.at, e.id))
+    return timeline.model_copy(update={"events": events}), ident
+
+
+def _caused(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime, engine: str) -> list[Finding]:
+    placed, ident = _place(timeline, action, when)
+    return [f for f in audit(placed, policy, when, engine=engine).findings if ident in f.events]
+
+
+def _denies(findings: list[Finding]) -> bool:
+    return any(f.severity == "violation" for f in findings)
+
+
+def _boundaries(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetime) -> list[datetime]:
+    """Instants after ``at`` at which some rule's verdict on the action may change."""
+    placed, ident = _place(timeline, action, at)
+    table = prepare_facts(placed, policy.program, at)
+    limit = epoch(at + HORIZON)
+    points: set[float] = set()
+    for fact in table.facts:
+        for key, value in fact.items():
+            if key[0] == "t" and key[1:].isdigit():
+                points.add(value)
+    for node in policy.program.nodes:
+        if isinstance(node, Count) and node.window is not None:
+            points.update(f["ts"] + node.window for f in table.facts)
+        if isinstance(node, Flag) and isinstance(node.test, OutsideHours):
+            for contact in action.to:
+                zone = ZoneInfo(timeline.contact_zone(contact, placed.by_id[ident].application))
+                day = at.astimezone(zone).date()
+                start = time(node.test.start_minute // 60, node.test.start_minute % 60)
+                for offset in range(0, 60):
+                    points.add(epoch(datetime.combine(day + timedelta(days=offset), start, tzinfo=zone)))
+    now = epoch(at)
+    return [from_epoch(p) for p in sorted(p for p in points if now < p <= limit)]
+
+
+def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetime | None = None,
+          engine: str = "reference") -> CheckResult:
+    """May the candidate send ``action`` at ``at``? If not, when, and how?
+
+    ``at`` defaults to the action's own ``at``; one of them is required (this never
+    reads the clock). Timeline events after ``at`` are left out.
+    """
+    when = at or action.at
+    if when is None:
+        raise InputError(Problem("action.no-time", "say when the action would happen: `at` in the action or --at"))
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InputError(Problem("input.naive-instant", "`at` must be timezone-aware"))
+    when = when.astimezone(UTC)
+    timeline, _ = timeline.until(when)
+    findings = _caused(timeline, action, policy, when, engine)
+    denied = _denies(findings)
+    earliest = _earliest(timeline, action, policy, when, engine) if denied else None
+    alternatives = _alternatives(timeline, action, policy, when, engine, findings, earliest) if denied else []
+    return CheckResult(decision="deny" if denied else "allow", at=_iso(when), earliest=_iso(earliest),
+                       findings=findings, alternatives=alternatives, policy=policy.name)
+
+
+def _earliest(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime,
+              engine: str) -> datetime | None:
+    for tries, candidate in enumerate(_boundaries(timeline, action, policy, when)):
+        if tries >= MAX_TRIES:
+            break
+        if not _denies(_caused(timeline, action, policy, candidate, engine)):
+            return candidate
+    return None
+
+
+def _preferred(timeline: Timeline, contact: str, app: str, when: datetime) -> str | None:
+    latest = None
+    for event in timeline.events:
+        if event.type == "preference" and event.contact == contact and event.application == app and event.at <= when:
+            latest = event.channel
+    if latest:
+        return latest
+    person = timeline.contacts.get(contact)
+    return person.preferred_channel if person else None
+
+
+def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime, engine: str,
+                  findings: list[Finding], earliest: datetime | None) -> list[Alternative]:
+    out: list[Alternative] = []
+    app = action.application or next(iter(timeline.applications))
+    channels = {_preferred(timeline, c, app, when) for c in action.to} - {None, action.channel}
+    for channel in sorted(channels):
+        other = action.model_copy(update={"channel": channel})
+        caused = _caused(timeline, other, policy, when, engine)
+        if not _denies(caused):
+            out.append(Alternative(change={"channel": channel},
+                                   reason=f"send it by {channel.replace('_', ' ')}, the recipient's preferred channel, now"))
+        else:
+            later = _earliest(timeline, other, policy, when, engine)
+            if later is not None:
+                out.append(Alternative(change={"channel": channel, "at": _iso(later)},
+                                       reason=f"send it by {channel.replace('_', ' ')} at {_iso(later)}"))
+    if earliest is not None:
+        out.append(Alternative(change={"at": _iso(earliest)}, reason=f"wait until {_iso(earliest)}"))
+    if len(action.to) > 1:
+        for contact in action.to:
+            single = action.model_copy(update={"to": [contact]})
+            if not _denies(_caused(timeline, single, policy, when, engine)):
+                out.append(Alternative(change={"to": contact},
+                                       reason=f"send it to {timeline.contact_name(contact)} only"))
+    return out
+
+
+def agenda(timeline: Timeline, policy: Policy, as_of: datetime, engine: str = "reference") -> Agenda:
+    """What is due next as of ``as_of``: open obligations, inquiry windows, prohibitions."""
+    as_of = as_of.astimezone(UTC)
+    timeline, _ = timeline.until(as_of)
+    items: list[AgendaItem] = []
+    kinds = {r.id: r.kind for r in policy.rules}
+    # Deadlines still open: evaluate far ahead; deadline findings due later than as_of are pending.
+    ahead = audit(timeline, policy, as_of + HORIZON, engine=engine)
+    for f in ahead.findings:
+        if kinds.get(f.rule) != "deadline":
+            continue
+        due = datetime.fromisoformat(f.due.replace("Z", "+00:00")) if f.due else None
+        overdue = due is not None and due <= as_of
+        channel = _preferred(timeline, f.contact, f.application, as_of) if f.contact else None
+        rule = policy.rule(f.rule)
+        what = " or ".join(sorted(human_type(t) for t in rule.expect.types()))
+        whom = timeline.contact_name(f.contact) if f.contact else timeline.applications[f.application].company
+        when = _local(due, timeline.application_zone(f.application)) if due else "now"
+        how = f" by {channel.replace('_', ' ')}" if channel else ""
+        message = (f"{what} to {whom}{how} was due {when} (after {f.events[0]}); it is late"
+                   if overdue else f"{what} to {whom}{how} due by {when} (after {f.events[0]})")
+        items.append(AgendaItem(kind="overdue" if overdue else "due", application=f.application, contact=f.contact,
+                                rule=f.rule, due=f.due, channel=channel, message=message))
+    items.extend(_inquiry_windows(timeline, policy, as_of, engine))
+    items.extend(_prohibitions(timeline, policy))
+    items.sort(key=lambda i: (i.application, i.due or "9999", i.kind, i.rule, i.contact or ""))
+    return Agenda(as_of=_iso(as_of), policy=policy.name, items=items)
+
+
+def _inquiry_windows(timeline: Timeline, policy: Policy, as_of: datetime, engine: str) -> list[AgendaItem]:
+    out = []
+    per_silence = [n.max for n in policy.program.nodes
+                   if isinstance(n, Count) and "status_inquiry" in n.subject.types and n.reset is not None]
+    for app, application in timeline.applications.items():
+        events = [e for e in timeline.events if e.application == app]
+        if not any(e.type == "interview" for e in events):
+            continue
+        if any(e.type in ("offer", "rejection", "withdrawal") for e in events):
+            continue
+        recipient = None
+        for e in events:
+            if e.type == "timetable" and e.by:
+                recipient = e.by
+            elif e.type == "interview" and e.with_ and recipient is None:
+                recipient = e.with_[0]
+        if recipient is None:
+            continue
+        channel = _preferred(timeline, recipient, app, as_of) or "email"
+        action = PlannedAction(type="status_inquiry", to=[recipient], channel=channel, application=app)
+        result = check(timeline, action, policy, as_of, engine=engine)
+        allowed = f"; {per_silence[0]} allowed until they reply" if per_silence else ""
+        name = timeline.contact_name(recipient)
+        zone = timeline.application_zone(app)
+        if result.decision == "allow":
+            message = f"a status inquiry to {name} at {application.company} by {channel} is allowed now{allowed}"
+            due = result.at
+        elif result.earliest:
+            opens = _local(datetime.fromisoformat(result.earliest.replace("Z", "+00:00")), zone)
+            message = f"a status inquiry to {name} at {application.company} by {channel} is allowed from {opens}{allowed}"
+            due = result.earliest
+        else:
+            continue
+        out.append(AgendaItem(kind="inquiry-window", application=app, contact=recipient, rule="status_inquiry",
+                              due=due, channel=channel, message=message))
+    return out
+
+
+def _prohibitions(timeline: Timeline, policy: Policy) -> list[AgendaItem]:
+    out, seen = [], set()
+    for node in policy.program.nodes:
+        if not isinstance(node, Follows):
+            continue
+        for event in timeline.events:
+            if event.type not in node.anchor.types:
+                continue
+            named = event.parties[0] if node.party_scoped and event.parties else None
+            key = (node.meta.rule, event.application, named)
+            if key in seen:
+                continue
+            seen.add(key)
+            company = timeline.applications[event.application].company
+            whom = f"{timeline.contact_name(named)} at {company}" if named else company
+            out.append(AgendaItem(kind="prohibition", application=event.application, contact=named,
+                                  rule=node.meta.rule, due=None,
+                                  message=f"no further contact with {whom}: {human_type(event.type)} on "
+                                          f"{event.at.date().isoformat()} ({event.id})"))
+    return out
