@@ -15,7 +15,7 @@ from .findings import Finding, build_findings
 from .policy import Policy, load_policy as _load_policy
 from .timeline import Timeline, load_timeline as _load_timeline, timeline_from_data
 
-__all__ = ["AuditReport", "audit", "load_timeline", "load_policy", "parse_instant"]
+__all__ = ["AuditReport", "audit", "load_timeline", "load_policy", "parse_instant", "resolve_engine"]
 
 UTC = timezone.utc
 
@@ -65,6 +65,11 @@ def parse_instant(text: str, what: str = "--as-of") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InputError(Problem("input.naive-instant", f"{what} `{text}` has no UTC offset; add one, e.g. `Z`"))
     return value.astimezone(UTC)
+
+
+def resolve_engine(engine: str, notices: list[str] | None = None) -> str:
+    """The concrete engine name ``engine`` stands for here (``auto`` resolved, with a notice)."""
+    return get_backend(engine, notices).name
 
 
 def _instant_iso(value: datetime) -> str:

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from . import api
 from .backends import ENGINES
-from .errors import FollowupError, InputError
+from .errors import FollowupError, InputError, Problem
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -39,6 +39,29 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
     a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     _add_engine(a)
+
+    c = sub.add_parser("check", help="may the candidate send this now? if not, when, and how?")
+    c.add_argument("timeline", metavar="TIMELINE")
+    c.add_argument("--action", required=True, metavar="JSON|@FILE",
+                   help='the planned message as JSON, e.g. \'{"type": "status_inquiry", "to": "alice", '
+                        '"channel": "email"}\', or @file.json / @file.yaml')
+    c.add_argument("--at", help="when it would be sent, ISO 8601 (default: the action's `at`, else now)")
+    c.add_argument("--policy", default="etiquette")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    _add_engine(c)
+
+    g = sub.add_parser("agenda", help="what is due next: thank-yous, inquiry windows, prohibitions")
+    g.add_argument("timeline", metavar="TIMELINE")
+    g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
+    g.add_argument("--policy", default="etiquette")
+    g.add_argument("--format", choices=("text", "json"), default="text")
+    _add_engine(g)
+
+    v = sub.add_parser("serve", help="run the HTTP JSON API (FastAPI + uvicorn)")
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8080)
+    v.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
+    _add_engine(v)
 
     s = sub.add_parser("schema", help="print a JSON Schema")
     s.add_argument("what", choices=("timeline", "policy"))
@@ -79,6 +102,55 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_VIOLATION if any(i.report.violations for i in items) else EXIT_OK
 
 
+def _action(text: str):
+    from .decide import planned_action_from_data
+    from .source import load_document, parse_document
+    if text.startswith("@"):
+        doc = load_document(text[1:])
+    else:
+        doc = parse_document(text, "--action")
+    return planned_action_from_data(doc.data, doc)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .decide import check
+    from .report import decisions
+    timeline = api.load_timeline(args.timeline)
+    action = _action(args.action)
+    policy = api.load_policy(args.policy)
+    at = api.parse_instant(args.at, "--at") if args.at else (action.at or _now())
+    notices: list[str] = []
+    result = check(timeline, action, policy, at, engine=api.resolve_engine(args.engine, notices))
+    for line in notices:
+        print(line, file=sys.stderr)
+    sys.stdout.write(decisions.render_check(result, timeline, args.format))
+    return EXIT_VIOLATION if result.decision == "deny" else EXIT_OK
+
+
+def _agenda(args: argparse.Namespace) -> int:
+    from .decide import agenda
+    from .report import decisions
+    timeline = api.load_timeline(args.timeline)
+    policy = api.load_policy(args.policy)
+    as_of = api.parse_instant(args.as_of) if args.as_of else _now()
+    notices: list[str] = []
+    result = agenda(timeline, policy, as_of, engine=api.resolve_engine(args.engine, notices))
+    for line in notices:
+        print(line, file=sys.stderr)
+    sys.stdout.write(decisions.render_agenda(result, timeline, args.format))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .server import serve
+    except ImportError as exc:
+        raise InputError(Problem("serve.missing-dependency",
+                                 f"the server needs FastAPI and uvicorn: pip install 'followup[server]' ({exc})"))
+    serve(args.host, args.port, args.policies, args.engine)
+    return EXIT_OK
+
+
 def _schema(args: argparse.Namespace) -> int:
     from .policy import policy_json_schema
     from .timeline import timeline_json_schema
@@ -96,7 +168,8 @@ def _doctor(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"audit": _audit, "schema": _schema, "doctor": _doctor}[args.command](args)
+        return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "schema": _schema,
+                "doctor": _doctor}[args.command](args)
     except InputError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)

@@ -104,13 +104,20 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def planned_action_from_data(data: Any, doc: Document | None = None) -> PlannedAction:
-    """Validate a planned action given as parsed JSON/YAML; raise :class:`InputError`."""
+def planned_action_from_data(data: Any, doc: Document | None = None, root: tuple = ()) -> PlannedAction:
+    """Validate a planned action given as parsed JSON/YAML; raise :class:`InputError`.
+
+    With ``doc``, problems are located in it; ``root`` is where ``data`` sits inside it.
+    """
+    located = doc is not None
     doc = doc or Document(data, "<action>")
     try:
         return PlannedAction.model_validate(data)
     except ValidationError as exc:
-        raise InputError(pydantic_problems(exc, doc, "action")) from None
+        problems = pydantic_problems(exc, doc, "action", root=root)
+        if not located:
+            problems = [Problem(p.code, p.message, None, path=p.path) for p in problems]
+        raise InputError(problems) from None
 
 
 def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[Timeline, str]:

@@ -337,11 +337,11 @@ def _suggest(name: str, known: Any) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
-def _cross_check(tl: Timeline, raw_events: list[Any], doc: Document | None) -> tuple[Timeline, list[Problem]]:
+def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[Timeline, list[Problem]]:
     problems: list[Problem] = []
 
     def problem(code: str, msg: str, path: tuple) -> None:
-        loc = doc.loc_of(("events",) + path) if doc else None
+        loc = doc.loc_of(root + ("events",) + path) if doc else None
         problems.append(Problem(code, msg, loc, path="events" + "".join(
             f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)))
 
@@ -380,8 +380,11 @@ def _cross_check(tl: Timeline, raw_events: list[Any], doc: Document | None) -> t
     return tl.model_copy(update={"events": ordered}), problems
 
 
-def timeline_from_data(data: Any, doc: Document | None = None) -> Timeline:
-    """Validate already-parsed data (e.g. a JSON body); raise :class:`InputError`."""
+def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = ()) -> Timeline:
+    """Validate already-parsed data (e.g. a JSON body); raise :class:`InputError`.
+
+    With ``doc``, problems are located in it; ``root`` is where ``data`` sits inside it.
+    """
     if doc is None:
         doc = Document(data, "<timeline>")
         located = False
@@ -389,7 +392,7 @@ def timeline_from_data(data: Any, doc: Document | None = None) -> Timeline:
         located = True
     if not isinstance(data, dict):
         raise InputError(Problem("timeline.not-a-mapping", "a timeline must be a mapping with `events`",
-                                 doc.loc_of(()) if located else None))
+                                 doc.loc_of(root) if located else None))
     zone = data.get("timezone") if isinstance(data.get("timezone"), str) else None
     try:
         zone = _zone(zone)
@@ -398,11 +401,11 @@ def timeline_from_data(data: Any, doc: Document | None = None) -> Timeline:
     try:
         tl = Timeline.model_validate(data, context={"zone": zone})
     except ValidationError as exc:
-        problems = pydantic_problems(exc, doc, "timeline")
+        problems = pydantic_problems(exc, doc, "timeline", root=root)
         if not located:
             problems = [Problem(p.code, p.message, None, path=p.path) for p in problems]
         raise InputError(problems) from None
-    tl, problems = _cross_check(tl, data.get("events") or [], doc if located else None)
+    tl, problems = _cross_check(tl, doc if located else None, root)
     if problems:
         raise InputError(problems)
     return tl

@@ -1,0 +1,52 @@
+"""Rendering check decisions and agendas: text for people, JSON for programs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ..decide import Agenda, CheckResult
+from ..timeline import Timeline
+
+
+def _local(iso: str | None, zone: str) -> str:
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(zone)).strftime(
+        "%a %d %b %Y %H:%M %Z")
+
+
+def render_check(result: CheckResult, timeline: Timeline, fmt: str) -> str:
+    if fmt == "json":
+        return result.model_dump_json(indent=2) + "\n"
+    zone = timeline.timezone or "UTC"
+    lines = [f"{result.decision.upper()} at {_local(result.at, zone)} (policy {result.policy})"]
+    for f in result.findings:
+        lines.append(f"  {f.severity:<9} {f.rule}: {f.message}")
+    if result.decision == "deny":
+        if result.earliest:
+            lines.append(f"  earliest allowed: {_local(result.earliest, zone)}")
+        else:
+            lines.append("  earliest allowed: never, as planned")
+    for alt in result.alternatives:
+        lines.append(f"  instead: {alt.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def render_agenda(result: Agenda, timeline: Timeline, fmt: str) -> str:
+    if fmt == "json":
+        return result.model_dump_json(indent=2) + "\n"
+    zone = timeline.timezone or "UTC"
+    lines = [f"Agenda for {timeline.candidate or 'the candidate'} as of {_local(result.as_of, zone)} "
+             f"(policy {result.policy})"]
+    current = None
+    for item in result.items:
+        if item.application != current:
+            current = item.application
+            lines.append("")
+            lines.append(f"  {timeline.applications[current].company}  [{current}]")
+        lines.append(f"    {item.kind:<15} {item.message}")
+    if not result.items:
+        lines.append("  nothing due")
+    return "\n".join(lines) + "\n"
