@@ -1,0 +1,208 @@
+"""The durable-rules backend: the IR compiled to Rete rulesets.
+
+Each IR node becomes one or more durable-rules rules over the prepared facts
+(:mod:`engine.facts`); the rules engine does the correlation, ordering, windows,
+counting and absence. Everything that touches durable-rules itself goes through the
+fenced runtime in :mod:`engine.backends._durable_runtime` (one quiet host, content-
+hashed rulesets, one session per evaluation, pooled ids, a final clock fact).
+
+How the nodes compile (``clk`` is the clock fact, asserted last; every rule that
+tests an absence binds it first, so each ``none`` is checked once all facts are in,
+and each ``none`` sits right after the patterns it constrains, which keeps chains of
+partial matches short):
+
+* ``Absence``    clk, T (trigger, clock past its deadline), none(expected in window), none(cancel)
+* ``Premature``  clk, A (anchor), S (subject, early), none(a later anchor before S), none(unless)
+* ``Count``      clk, [A (after)], X1, X2, none(between X1 and X2), ..., X, none(reset)
+* ``Follows``    A, X  (two rules when party-scoped: anchor naming nobody / naming X's party)
+* ``ChannelMismatch`` clk, P, X, none(a later preference) | clk, X (standing preference), none(any preference)
+* ``Flag``       X (flag set)
+* ``Duplicate``  Y, X (same application, round and body; other party; later)
+
+Strings that vary per timeline (application, party, channel) are interned to small
+integers before they reach the engine; event types are a fixed vocabulary.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from . import _durable_runtime as rt
+from ..errors import EngineError
+from ..facts import FactTable
+from ..ir import Absence, ChannelMismatch, Count, Duplicate, Flag, Follows, Premature, Program, Selector
+from .base import Match
+
+__all__ = ["DurableBackend", "compile_program"]
+
+_eq, _neq, _lt, _lte, _gt, _gte, _ref = rt.eq, rt.neq, rt.lt, rt.lte, rt.gt, rt.gte, rt.ref
+_INTERNED = ("app", "party", "channel")
+
+
+class _Plan:
+    """A compiled program: the ruleset definition and how to read its firings back."""
+
+    def __init__(self, program: Program):
+        self.sel = {s: f"s{k}" for k, s in enumerate(program.selectors())}
+        self.time = {t: f"t{k}" for k, t in enumerate(program.timerefs())}
+        self.flag = {f: f"f{k}" for k, f in enumerate(program.flags())}
+        self.rules: dict[str, Any] = {}
+        #: rule name -> (node index, aliases cited in order, offender alias, alias and attr of due)
+        self.readers: dict[str, tuple[int, tuple[str, ...], str, tuple[str, str] | None]] = {}
+        for index, node in enumerate(program.nodes):
+            getattr(self, "_" + type(node).__name__.lower())(index, node)
+
+    def _add(self, name: str, body: dict, node: int, cites: tuple[str, ...], offender: str,
+             due: tuple[str, str] | None = None) -> None:
+        self.rules[name] = body
+        self.readers[name] = (node, cites, offender, due)
+
+    def _is(self, selector: Selector) -> dict:
+        return _eq(self.sel[selector], 1)
+
+    # -- one method per IR node ------------------------------------------------------------
+
+    def _absence(self, i: int, n: Absence) -> None:
+        deadline = self.time[n.deadline]
+        scope = _gt("party", 0) if n.per_party else _eq("primary", 1)
+        window = [_eq("app", _ref("t", "app")), _gte("ts", _ref("t", "ts")), _lte("ts", _ref("t", deadline))]
+        same_party = [_eq("party", _ref("t", "party"))] if n.per_party else []
+        patterns = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
+                    rt.pattern("t", self._is(n.trigger), scope, _lt(deadline, _ref("clk", "ts"))),
+                    rt.none(self._is(n.expect), *same_party, *window)]
+        if n.cancel is not None:
+            patterns.append(rt.none(self._is(n.cancel), *window))
+        self._add(f"n{i}", rt.rule(*patterns), i, ("t",), "t", ("t", deadline))
+
+    def _premature(self, i: int, n: Premature) -> None:
+        opens = self.time[n.opens]
+        patterns = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
+                    rt.pattern("a", self._is(n.anchor), _eq("one", _ref("clk", "one"))),
+                    rt.pattern("s", self._is(n.subject), _eq("primary", 1), _eq("app", _ref("a", "app")),
+                               _gt("seq", _ref("a", "seq")), _lt("ts", _ref("a", opens))),
+                    rt.none(self._is(n.anchor), _eq("app", _ref("a", "app")), _gt("seq", _ref("a", "seq")),
+                            _lt("seq", _ref("s", "seq")))]
+        for unless in n.unless:
+            patterns.append(rt.none(self._is(unless), _eq("app", _ref("s", "app")), _lt("seq", _ref("s", "seq"))))
+        self._add(f"n{i}", rt.rule(*patterns), i, ("a", "s"), "s", ("a", opens))
+
+    def _count(self, i: int, n: Count) -> None:
+        subject = self._is(n.subject)
+        scope = [] if n.per_party else [_eq("primary", 1)]
+        chain = [f"x{k}" for k in range(1, n.max + 1)] + ["x"]
+        patterns: list = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE))]
+        first_link: list = [_eq("one", _ref("clk", "one"))]
+        if n.after is not None:
+            patterns.append(rt.pattern("a", self._is(n.after), _eq("one", _ref("clk", "one"))))
+            first_link = [_eq("app", _ref("a", "app")), _gt("seq", _ref("a", "seq"))]
+        head = chain[0]
+        patterns.append(rt.pattern(head, subject, *scope, *first_link))
+        for prev, alias in zip(chain, chain[1:]):
+            link = [subject, *scope, _eq("app", _ref(head, "app")), _gt("seq", _ref(prev, "seq"))]
+            if n.per_party:
+                link.append(_eq("party", _ref(head, "party")))
+            if alias == "x" and n.window is not None:
+                link.append(_lt("ts", _ref(head, "ts", plus=n.window)))
+            patterns.append(rt.pattern(alias, *link))
+            between = [subject, *scope, _eq("app", _ref(head, "app")), _gt("seq", _ref(prev, "seq")),
+                       _lt("seq", _ref(alias, "seq"))]
+            if n.per_party:
+                between.append(_eq("party", _ref(head, "party")))
+            patterns.append(rt.none(*between))
+        if n.reset is not None and n.max > 0:
+            patterns.append(rt.none(self._is(n.reset), _eq("app", _ref(head, "app")), _gt("seq", _ref(head, "seq")),
+                                    _lt("seq", _ref("x", "seq"))))
+        self._add(f"n{i}", rt.rule(*patterns), i, tuple(chain), "x")
+
+    def _follows(self, i: int, n: Follows) -> None:
+        def body(anchor_scope: list, subject_scope: list) -> dict:
+            return rt.rule(rt.pattern("a", self._is(n.anchor), *anchor_scope),
+                           rt.pattern("x", self._is(n.subject), *subject_scope, _eq("app", _ref("a", "app")),
+                                      _gt("seq", _ref("a", "seq"))))
+        if not n.party_scoped:
+            self._add(f"n{i}", body([], [_eq("primary", 1)]), i, ("a", "x"), "x")
+            return
+        self._add(f"n{i}", body([_eq("party", 0)], [_eq("primary", 1)]), i, ("a", "x"), "x")
+        self._add(f"n{i}b", body([_gt("party", 0)], [_eq("party", _ref("a", "party"))]), i, ("a", "x"), "x")
+
+    def _channelmismatch(self, i: int, n: ChannelMismatch) -> None:
+        preference = _eq("type", "preference")
+        self._add(f"n{i}", rt.rule(
+            rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
+            rt.pattern("p", preference, _eq("one", _ref("clk", "one"))),
+            rt.pattern("x", self._is(n.subject), _gt("party", 0), _eq("app", _ref("p", "app")),
+                       _eq("party", _ref("p", "party")), _gt("seq", _ref("p", "seq")),
+                       _neq("channel", _ref("p", "channel"))),
+            rt.none(preference, _eq("app", _ref("x", "app")), _eq("party", _ref("x", "party")),
+                    _gt("seq", _ref("p", "seq")), _lt("seq", _ref("x", "seq")))), i, ("p", "x"), "x")
+        self._add(f"n{i}b", rt.rule(
+            rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
+            rt.pattern("x", self._is(n.subject), _gt("party", 0), _eq("offpref", 1), _eq("one", _ref("clk", "one"))),
+            rt.none(preference, _eq("app", _ref("x", "app")), _eq("party", _ref("x", "party")),
+                    _lt("seq", _ref("x", "seq")))), i, ("x",), "x")
+
+    def _flag(self, i: int, n: Flag) -> None:
+        scope = [] if n.per_party else [_eq("primary", 1)]
+        self._add(f"n{i}", rt.rule(rt.pattern("x", self._is(n.subject), _eq(self.flag[n.test], 1), *scope)),
+                  i, ("x",), "x")
+
+    def _duplicate(self, i: int, n: Duplicate) -> None:
+        self._add(f"n{i}", rt.rule(
+            rt.pattern("y", self._is(n.subject), _gt("body", 0)),
+            rt.pattern("x", self._is(n.subject), _eq("app", _ref("y", "app")), _eq("round", _ref("y", "round")),
+                       _eq("body", _ref("y", "body")), _neq("party", _ref("y", "party")),
+                       _gt("fid", _ref("y", "fid")))), i, ("y", "x"), "x")
+
+
+def compile_program(program: Program) -> _Plan:
+    """The durable-rules ruleset definition for ``program`` (exposed for tests and docs)."""
+    return _Plan(program)
+
+
+class DurableBackend:
+    """Runs programs on durable-rules, in this process. Use :mod:`engine.isolation` to fence crashes."""
+
+    name = "durable"
+
+    def __init__(self) -> None:
+        self._runtime = rt.Runtime()
+        self._plans: dict[Program, tuple[_Plan, str]] = {}
+        self._lock = threading.Lock()
+
+    def _prepared(self, program: Program) -> tuple[_Plan, str]:
+        with self._lock:
+            found = self._plans.get(program)
+            if found is None:
+                plan = _Plan(program)
+                found = (plan, self._runtime.ensure_ruleset(plan.rules) if plan.rules else "")
+                if len(self._plans) > 256:
+                    self._plans.clear()  # rulesets stay registered (durable cannot drop them); plans are cheap
+                self._plans[program] = found
+            return found
+
+    def run(self, program: Program, table: FactTable) -> list[Match]:
+        plan, name = self._prepared(program)
+        if not name or not table.facts:
+            return []  # no rules, or no facts for any rule to match
+        codes: dict[str, dict[str, int]] = {attr: {"": 0} for attr in _INTERNED}
+        facts = []
+        for fact in table.facts:
+            doc = {k: v for k, v in fact.items() if k not in ("id", "pref") and k not in _INTERNED}
+            for attr in _INTERNED:
+                values = codes[attr]
+                doc[attr] = values.setdefault(fact[attr], len(values))
+            doc["id"] = fact["fid"]
+            facts.append(doc)
+        try:
+            fired = self._runtime.evaluate(name, facts, {"id": "clock", "ts": table.clock})
+        except rt.DurableError as exc:
+            raise EngineError(f"durable-rules failed: {exc}") from exc
+        return [self._match(plan, table, rule_name, aliases) for rule_name, aliases in fired]
+
+    @staticmethod
+    def _match(plan: _Plan, table: FactTable, rule_name: str, aliases: dict[str, str]) -> Match:
+        node, cites, offender, due = plan.readers[rule_name]
+        fids = {alias: int(fid) for alias, fid in aliases.items() if alias in cites}
+        due_value = table.facts[fids[due[0]]][due[1]] if due else None
+        return Match(node, fids[offender], tuple(fids[a] for a in cites), due_value)
