@@ -58,23 +58,30 @@ class BusinessCalendar:
             return _holiday_table(self.country.upper(), self.subdivision).get(day)
         return None
 
-    def add(self, instant: datetime, business_days: int) -> datetime:
-        """``instant`` plus ``business_days``, as a UTC instant."""
-        if business_days <= 0:
-            return instant.astimezone(UTC)
-        tz = ZoneInfo(self.zone)
-        local = instant.astimezone(tz)
-        day = local.date()
+    def business_day_after(self, day: date, business_days: int) -> date:
+        """The ``business_days``-th business day after ``day`` (``day`` itself not counted)."""
         remaining = business_days
         for _ in range(business_days * 7 + 400):  # bounded: a calendar cannot close forever
             day += timedelta(days=1)
             if self.is_business_day(day):
                 remaining -= 1
                 if remaining == 0:
-                    break
-        else:
-            raise ValueError("no business day found within a year; check the calendar's closures")
+                    return day
+        raise ValueError("no business day found within a year; check the calendar's closures")
+
+    def add(self, instant: datetime, business_days: int) -> datetime:
+        """``instant`` plus ``business_days``: the same local time on that business day, in UTC."""
+        if business_days <= 0:
+            return instant.astimezone(UTC)
+        tz = ZoneInfo(self.zone)
+        local = instant.astimezone(tz)
+        day = self.business_day_after(local.date(), business_days)
         return datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
+
+    def add_to_end_of(self, day: date, business_days: int) -> datetime:
+        """The end of the ``business_days``-th business day after the whole of ``day``, in UTC."""
+        last = self.business_day_after(day, business_days) if business_days > 0 else day
+        return end_of_local_day(datetime.combine(last, time(12), tzinfo=ZoneInfo(self.zone)), self.zone)
 
 
 def end_of_local_day(instant: datetime, zone: str) -> datetime:

@@ -85,7 +85,10 @@ def _audit(args: argparse.Namespace) -> int:
             timelines.append((path, api.load_timeline(path)))
         except InputError as exc:
             problems.extend(exc.problems)
-    policy = api.load_policy(args.policy)
+    try:
+        policy = api.load_policy(args.policy)
+    except InputError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
     notices: list[str] = []

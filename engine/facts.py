@@ -11,7 +11,8 @@ A fact has these attributes:
 ``fid``      position in the fact list (events in order, then parties in order)
 ``id``       the event id; ``seq`` the event's position; ``primary`` 1 for its first party
 ``type``, ``app``, ``party``, ``channel`` (``""`` when absent), ``ts`` (epoch seconds)
-``round``    how many interviews of the application happened up to this event
+``round``    the interview round this event belongs to: the latest interview's ``round``
+             when the tracker gives one, else how many interviews came before
 ``body``     a fingerprint of the normalised body (0 without a body); ``words`` its word count
 ``pref``     the party's standing preferred channel from the contact list (``""`` if none)
 ``offpref``  1 when the fact has a channel and a standing preference that differ
@@ -66,8 +67,12 @@ class FactTable:
         return f"f{self.flag_index[test]}"
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def _normalise(text: str) -> str:
-    return _WS.sub(" ", text).strip().lower()
+    """Case, runs of spaces and typographic quotes do not matter when comparing text."""
+    return _WS.sub(" ", text.translate(_QUOTES)).strip().lower()
 
 
 def _fingerprint(body: str | None) -> int:
@@ -87,16 +92,30 @@ def _matches(selector: Selector, event, party: str, role: str, channel: str) -> 
 
 
 def _time(ref: TimeRef, timeline: Timeline, event, calendar) -> float:
+    """The instant ``ref`` names for ``event``, in epoch seconds.
+
+    A whole day as the base (a date-only ``decision_by``, or ``end_of_day``) counts
+    business days from that day and ends at the end of the last one: "decision by
+    Friday, one business day of grace" allows an inquiry from the end of Monday.
+    Otherwise business days keep the base's local time of day.
+    """
+    whole_day = None
     if ref.base == "decision" and event.type == "timetable":
-        base = timeline.decision_instant(event)
+        base = timeline.decision_instant(event, calendar)
+        if event.within is None and not isinstance(event.decision_by, datetime):
+            whole_day = event.decision_by
     elif ref.base == "end" and getattr(event, "ends_at", None) is not None:
         base = event.ends_at
     else:
         base = event.at
     if ref.end_of_day:
+        whole_day = base.astimezone(ZoneInfo(calendar.zone)).date()
         base = end_of_local_day(base, calendar.zone)
     if ref.business_days:
-        base = calendar.add(base, ref.business_days)
+        if whole_day is not None:
+            base = calendar.add_to_end_of(whole_day, ref.business_days)
+        else:
+            base = calendar.add(base, ref.business_days)
     return epoch(base) + ref.seconds
 
 
@@ -133,7 +152,7 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
             calendar = calendars[app] = timeline.calendar(
                 app, weekend=spec.weekend, closures=spec.closures, public_holidays=spec.public_holidays)
         if event.type == "interview":
-            rounds[app] = rounds.get(app, 0) + 1
+            rounds[app] = event.round if event.round is not None else rounds.get(app, 0) + 1
         channel = getattr(event, "channel", None) or ""
         body = getattr(event, "body", None)
         common = {

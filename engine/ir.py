@@ -16,9 +16,9 @@ Common words:
 Nodes:
 
 ``Absence``   for each trigger fact T (per party when ``per_party``, else T's primary fact),
-              a finding when ``as_of > deadline(T)`` and no expect fact E in scope has
-              ``T.ts <= E.ts <= deadline(T)`` (and ``E.party == T.party`` when per_party),
-              and no cancel fact C has ``T.ts <= C.ts <= deadline(T)``. Cites [T]; due = deadline.
+              a finding when ``as_of > deadline(T)`` and no expect fact E of another event
+              in scope has ``T.ts <= E.ts <= deadline(T)`` (and ``E.party == T.party`` when
+              per_party), and no cancel fact C of another event has ``T.ts <= C.ts <= deadline(T)``. Cites [T]; due = deadline.
 ``Premature`` for each subject fact S (primary), with A the latest anchor fact before S
               in scope: a finding when ``S.ts < opens(A)``, unless a fact matching one of the
               ``unless`` selectors precedes S in scope. Cites [A, S]; due = opens(A).

@@ -152,7 +152,7 @@ def pydantic_problems(exc: Any, doc: Document, code_prefix: str, root: Path = ()
     """Turn a pydantic ``ValidationError`` into located problems."""
     problems = []
     for err in exc.errors(include_url=False):
-        loc = _data_path(doc.data, root, err["loc"])
+        loc = _data_path(doc.data, root, err["loc"], keep_last=err["type"] == "extra_forbidden")
         path = root + loc
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -161,8 +161,10 @@ def pydantic_problems(exc: Any, doc: Document, code_prefix: str, root: Path = ()
             where = doc.loc_of(path, key=True)
             code = f"{code_prefix}.unknown-field"
         elif kind == "missing":
-            msg = f"missing required field `{loc[-1]}`" if loc else "missing required field"
-            where = doc.loc_of(path[:-1])
+            missing_name = err["loc"][-1] if err["loc"] else None
+            msg = f"missing required field `{missing_name}`" if missing_name is not None else "missing required field"
+            # the path points at the missing key when the data had it, else at its parent
+            where = doc.loc_of(path[:-1] if loc and loc[-1] == missing_name else path)
             code = f"{code_prefix}.missing-field"
         elif kind == "union_tag_invalid":
             ctx = err.get("ctx", {})
@@ -180,7 +182,7 @@ def pydantic_problems(exc: Any, doc: Document, code_prefix: str, root: Path = ()
     return problems
 
 
-def _data_path(data: Any, root: Path, loc: tuple) -> Path:
+def _data_path(data: Any, root: Path, loc: tuple, keep_last: bool = True) -> Path:
     """Drop the parts of a pydantic error path that name a union member, not a key.
 
     pydantic inserts the chosen member of a tagged union (``interview``) into ``loc``;
@@ -197,7 +199,7 @@ def _data_path(data: Any, root: Path, loc: tuple) -> Path:
             if part in node:
                 out.append(part)
                 node = node[part]
-            elif last:
+            elif last and (keep_last or isinstance(part, int)):
                 out.append(part)
         elif isinstance(node, list) and isinstance(part, int):
             out.append(part)
@@ -230,4 +232,4 @@ def draft07_schema(adapter_or_model: Any, title: str) -> dict:
     schema = make(ref_template="#/definitions/{model}", by_alias=True)
     if "$defs" in schema:
         schema["definitions"] = schema.pop("$defs")
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": title, **schema}
+    return {"$schema": "http://json-schema.org/draft-07/schema#", **schema, "title": title}

@@ -165,8 +165,15 @@ class Timetable(_Event):
     @field_validator("decision_by", mode="before")
     @classmethod
     def _date_or_time(cls, value: Any) -> Any:
-        if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
-            return date.fromisoformat(value.strip())
+        # only a date-only string is a date: pydantic would read a midnight datetime as a date
+        if isinstance(value, str):
+            text = value.strip()
+            if _DATE_ONLY.match(text):
+                return date.fromisoformat(text)
+            try:
+                return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                return value
         return value
 
     @field_validator("decision_by", mode="after")
@@ -290,13 +297,15 @@ class Timeline(_Model):
         person = self.contacts.get(contact)
         return person.name if person else contact
 
-    def decision_instant(self, event: Timetable) -> datetime:
-        """When a timetable says the decision is due, as a UTC instant."""
+    def decision_instant(self, event: Timetable, calendar=None) -> datetime:
+        """When a timetable says the decision is due, as a UTC instant.
+
+        ``calendar`` counts ``within: Nbd`` (default: the employer's own calendar).
+        """
         if event.within is not None:
             d = parse_duration(event.within)
             if d.is_business:
-                from .calendar import BusinessCalendar  # local: avoid a cycle at import
-                return self.calendar(event.application).add(event.at, d.business_days)
+                return (calendar or self.calendar(event.application)).add(event.at, d.business_days)
             return event.at + timedelta(seconds=d.seconds)
         if isinstance(event.decision_by, datetime):
             return event.decision_by

@@ -41,6 +41,11 @@ def get_backend(name: str = "auto", notices: list[str] | None = None) -> Backend
             name = "durable"
     if name not in _cache:
         if name == "durable":
+            ok, why = durable_status()
+            if not ok:
+                from ..errors import InputError, Problem
+                raise InputError(Problem("engine.unavailable",
+                                         f"the durable engine cannot load here ({why}); use --engine auto or reference"))
             from .durable import DurableBackend
             _cache[name] = DurableBackend()
         else:

@@ -20,10 +20,13 @@ every one of them:
   ending with the always-true correlated sentinel ``one == <earlier alias>.one``
   (each fact carries ``one: 1``); the first pattern refers to no other; no ``$or``
   anywhere (express OR as separate rules); no condition reads the session state
-  (``$s``). :meth:`Runtime.ensure_ruleset` rejects definitions that break these
-  rules, and the condition helpers below (:func:`pattern`, :func:`none`,
-  :func:`rule`, :func:`eq`, :func:`gt`, :func:`ref`, ...) produce only conforming
-  shapes.
+  (``$s``), and no first pattern consists of ``missing()`` tests only (it would
+  match durable's per-session state fact ``{sid, id: "sid-<sid>", $s: 1}``, which is
+  re-asserted after every action, so the rule would fire forever; the sentinel keeps
+  the state fact out of later patterns). :meth:`Runtime.ensure_ruleset` rejects
+  definitions that break these rules, and the condition helpers below
+  (:func:`pattern`, :func:`none`, :func:`rule`, :func:`eq`, :func:`gt`, :func:`ref`,
+  ...) produce only conforming shapes (except a missing()-only first pattern).
 
 Absence is checked when the clock arrives. durable fires an action *inside* the
 ``assert_fact`` that completes a match, and a ``none(...)`` is tested only when a
@@ -433,6 +436,11 @@ def _check_pattern(rule_name: str, alias: str, cond: Any, bound: set[str]) -> No
             correlated += 1
             if a not in bound:
                 raise DisciplineError(f"{where}: refers to {a!r}, not bound by an earlier pattern")
+    if not bound and all(next(iter(t)) == "$nex" for t in tests):
+        raise DisciplineError(
+            f"{where}: a first pattern of missing() tests only would match the session's state "
+            "fact (sid, id, $s), which durable re-asserts after every action: the rule would "
+            "fire forever. Add a test such as eq('type', ...)")
     if bound and (not grouped or len(tests) < 2 or not _is_sentinel(tests[-1])):
         raise DisciplineError(
             f"{where}: every pattern after the first must be a flat $and ending with the "

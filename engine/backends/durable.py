@@ -66,7 +66,8 @@ class _Plan:
     def _absence(self, i: int, n: Absence) -> None:
         deadline = self.time[n.deadline]
         scope = _gt("party", 0) if n.per_party else _eq("primary", 1)
-        window = [_eq("app", _ref("t", "app")), _gte("ts", _ref("t", "ts")), _lte("ts", _ref("t", deadline))]
+        window = [_eq("app", _ref("t", "app")), _neq("seq", _ref("t", "seq")), _gte("ts", _ref("t", "ts")),
+                  _lte("ts", _ref("t", deadline))]
         same_party = [_eq("party", _ref("t", "party"))] if n.per_party else []
         patterns = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
                     rt.pattern("t", self._is(n.trigger), scope, _lt(deadline, _ref("clk", "ts"))),

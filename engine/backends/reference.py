@@ -40,7 +40,8 @@ def _absence(i: int, node: Absence, t: FactTable):
         due = trig[deadline]
         if not t.clock > due:
             continue
-        window = [f for f in t.facts if f["app"] == trig["app"] and trig["ts"] <= f["ts"] <= due]
+        window = [f for f in t.facts if f["app"] == trig["app"] and f["seq"] != trig["seq"]
+                  and trig["ts"] <= f["ts"] <= due]
         if any(_is(f, t, node.expect) and (not node.per_party or f["party"] == trig["party"]) for f in window):
             continue
         if any(_is(f, t, node.cancel) for f in window):

@@ -25,7 +25,7 @@ from ..errors import InputError, Loc, Problem
 from ..findings import MESSAGE_FIELDS
 from ..ir import CalendarSpec, Program
 from ..rules import REGISTRY
-from ..rules._common import PLACEHOLDER, RuleBase
+from ..rules._common import PLACEHOLDER, RuleBase, human_values
 from ..source import Document, draft07_schema, load_document, parse_document, pydantic_problems
 
 __all__ = ["Policy", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
@@ -122,17 +122,26 @@ def policy_from_document(doc: Document) -> Policy:
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, doc, "policy")) from None
     params = {k: (v.value if isinstance(v, Parameter) else v) for k, v in top.parameters.items()}
+    for name in params:
+        if name in MESSAGE_FIELDS:
+            problems.append(Problem("policy.reserved-parameter",
+                                    f"parameter `{name}` has the name of a finding field; rename it",
+                                    doc.loc_of(("parameters", name), key=True)))
 
     rules: list[RuleBase] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(top.rules):
         path = ("rules", i)
+        before = len(problems)
         data = _substitute(raw, params, path, doc, problems)
+        if len(problems) > before:
+            continue  # an unknown parameter: validating the `$name` text would only repeat it
         kind = data.get("kind")
         if kind not in REGISTRY:
             where = doc.loc_of(path + ("kind",)) if "kind" in data else doc.loc_of(path)
-            msg = (f"unknown rule kind `{kind}`{_suggest(str(kind), REGISTRY)}; kinds: {', '.join(REGISTRY)}"
-                   if kind is not None else f"rule needs a `kind`; kinds: {', '.join(REGISTRY)}")
+            hint = _suggest(str(kind), REGISTRY) or f"; kinds: {', '.join(REGISTRY)}"
+            msg = f"unknown rule kind `{kind}`{hint}" if kind is not None else \
+                f"rule needs a `kind`; kinds: {', '.join(REGISTRY)}"
             problems.append(Problem("policy.unknown-kind", msg, where))
             continue
         try:
@@ -145,7 +154,7 @@ def policy_from_document(doc: Document) -> Policy:
                                     doc.loc_of(path + ("id",))))
             continue
         seen[rule.id] = i
-        allowed = set(MESSAGE_FIELDS) | set(params) | {f.alias or n for n, f in type(rule).model_fields.items()}
+        allowed = set(MESSAGE_FIELDS) | set(params) | {name for name, _ in human_values(rule)}
         for name in PLACEHOLDER.findall(rule.message):
             if name not in allowed:
                 problems.append(Problem("policy.unknown-placeholder",

@@ -28,6 +28,13 @@ def test_malformed_timeline_gives_located_lines_and_exit_2(capsys, tmp_path):
     assert "Traceback" not in err
 
 
+def test_timeline_and_policy_problems_are_reported_together(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("events: 3\n")
+    code, _, err = run(capsys, "audit", str(bad), "--policy", "nope.yaml", AS_OF)
+    assert code == 2 and f"{bad}:1:9:" in err and "nope.yaml: error[input.not-found]" in err
+
+
 def test_malformed_policy_gives_located_lines_and_exit_2(capsys, tmp_path):
     policy = tmp_path / "p.yaml"
     policy.write_text("policy: p\nrules:\n  - {id: x, kind: limit, category: harassing, message: m, max: -1,"
@@ -57,18 +64,21 @@ def test_bad_option_is_one_line_and_exit_2(capsys):
 
 
 def test_json_output_follows_the_findings_contract(capsys):
-    code, out, _ = run(capsys, "audit", "examples/over-eager.yaml", AS_OF, "--format=json", "--engine=reference")
+    code, out, _ = run(capsys, "audit", "examples/over-eager.yaml", "--as-of=2026-04-14T00:00:00-04:00",
+                       "--format=json", "--engine=reference")
     doc = json.loads(out)
     assert set(doc) == {"as_of", "policy", "findings"} and doc["policy"] == "etiquette"
-    assert doc["as_of"] == "2026-04-01T00:00:00Z"
+    assert doc["as_of"] == "2026-04-14T04:00:00Z" and doc["findings"]
     assert code == (1 if any(f["severity"] == "violation" for f in doc["findings"]) else 0)
     for f in doc["findings"]:
         assert set(f) == {"rule", "severity", "category", "application", "contact", "events", "due", "message"}
 
 
 def test_model_candidate_exits_0_and_over_eager_exits_1(capsys):
-    assert run(capsys, "audit", "examples/model-candidate.yaml", AS_OF, "--engine=reference")[0] == 0
-    assert run(capsys, "audit", "examples/over-eager.yaml", AS_OF, "--engine=reference")[0] == 1
+    assert run(capsys, "audit", "examples/model-candidate.yaml", "--as-of=2026-04-10T00:00:00Z",
+               "--engine=reference")[0] == 0
+    assert run(capsys, "audit", "examples/over-eager.yaml", "--as-of=2026-04-14T00:00:00Z",
+               "--engine=reference")[0] == 1
 
 
 def test_events_after_as_of_are_ignored_with_a_warning(capsys):
@@ -78,7 +88,8 @@ def test_events_after_as_of_are_ignored_with_a_warning(capsys):
 
 
 def test_markdown_and_several_timelines(capsys):
-    code, out, _ = run(capsys, "audit", "examples/model-candidate.yaml", "examples/over-eager.yaml", AS_OF,
+    code, out, _ = run(capsys, "audit", "examples/model-candidate.yaml", "examples/over-eager.yaml",
+                       "--as-of=2026-04-14T00:00:00Z",
                        "--format=markdown", "--engine=reference")
     assert out.count("## Follow-up review") == 2 and "| rule |" in out
     code, out, _ = run(capsys, "audit", "examples/model-candidate.yaml", "examples/over-eager.yaml", AS_OF,
@@ -93,3 +104,13 @@ def test_schema_is_draft_07_json(capsys, what):
     schema = json.loads(out)
     assert code == 0 and schema["$schema"].startswith("http") and "draft-07" in schema["$schema"]
     assert "$defs" not in json.dumps(schema), "draft-07 editors do not understand $defs"
+
+
+@pytest.mark.parametrize("what", ["timeline", "policy"])
+def test_published_schema_files_are_current(capsys, what):
+    """docs/schemas/*.schema.json (what editors load) equal `followup schema` output."""
+    from pathlib import Path
+    code, out, _ = run(capsys, "schema", what)
+    published = Path(__file__).resolve().parents[2] / "docs" / "schemas" / f"{what}.schema.json"
+    assert json.loads(published.read_text()) == json.loads(out), \
+        f"regenerate: followup schema {what} > docs/schemas/{what}.schema.json"

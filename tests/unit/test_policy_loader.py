@@ -39,15 +39,13 @@ rules:
     max_word: 200
     message: too long
 """)
-    assert lines == ["p.yaml:7:5: error[policy.unknown-field]: unknown field `max_word`",
-                     "p.yaml:3:5: error[policy.missing-field]: missing required field `max_words`"] or \
-        sorted(lines) == sorted(["p.yaml:7:5: error[policy.unknown-field]: unknown field `max_word`",
-                                 "p.yaml:3:5: error[policy.missing-field]: missing required field `max_words`"])
+    assert sorted(lines) == ["p.yaml:3:5: error[policy.missing-field]: missing required field `max_words`",
+                             "p.yaml:7:5: error[policy.unknown-field]: unknown field `max_word`"]
 
 
 def test_unknown_kind_suggests_the_closest():
     [line] = _errors("policy: p\nrules:\n  - {id: x, kind: dedline, category: overdue, message: m}\n")
-    assert line.startswith("p.yaml:3:23: error[policy.unknown-kind]: unknown rule kind `dedline`; did you mean `deadline`?")
+    assert line == "p.yaml:3:19: error[policy.unknown-kind]: unknown rule kind `dedline`; did you mean `deadline`?"
 
 
 def test_bad_duration_is_an_error_at_the_value():
@@ -76,8 +74,29 @@ rules:
     max_words: $limt
     message: "over {limits} words"
 """)
-    assert any("error[policy.unknown-parameter]: unknown parameter `limt`; did you mean `limit`?" in l for l in lines)
-    assert any(l.startswith("p.yaml:9:14: error[policy.unknown-placeholder]") for l in lines)
+    assert lines == [
+        "p.yaml:8:16: error[policy.unknown-parameter]: unknown parameter `limt`; did you mean `limit`?",
+    ]
+
+
+def test_unknown_placeholder_is_located_at_the_message():
+    lines = _errors("""policy: p
+parameters: {limit: 200}
+rules:
+  - id: x
+    kind: word-limit
+    category: quality
+    subject: {type: thank_you}
+    max_words: $limit
+    message: "over {limits} words, {subject}"
+""")
+    assert [l.split(": error")[0] for l in lines] == ["p.yaml:9:14", "p.yaml:9:14"]
+    assert "`{limits}`" in lines[0] + lines[1] and "`{subject}`" in lines[0] + lines[1]
+
+
+def test_a_parameter_may_not_shadow_a_finding_field():
+    [line] = _errors("policy: p\nparameters: {contact: 2}\nrules: []\n")
+    assert line.startswith("p.yaml:2:14: error[policy.reserved-parameter]")
 
 
 def test_duplicate_rule_ids_are_an_error():
