@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .backends import get_backend
+from .backends import Backend, get_backend
 from .errors import InputError, Problem
 from .facts import prepare_facts
 from .findings import Finding, build_findings
@@ -67,27 +67,28 @@ def parse_instant(text: str, what: str = "--as-of") -> datetime:
     return value.astimezone(UTC)
 
 
-def resolve_engine(engine: str, notices: list[str] | None = None) -> str:
+def resolve_engine(engine: "str | Backend", notices: list[str] | None = None) -> str:
     """The concrete engine name ``engine`` stands for here (``auto`` resolved, with a notice)."""
-    return get_backend(engine, notices).name
+    return engine.name if not isinstance(engine, str) else get_backend(engine, notices).name
 
 
 def _instant_iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def audit(timeline: Timeline, policy: Policy, as_of: datetime, engine: str = "reference",
+def audit(timeline: Timeline, policy: Policy, as_of: datetime, engine: "str | Backend" = "reference",
           notices: list[str] | None = None) -> AuditReport:
     """Findings of ``policy`` on ``timeline`` as of ``as_of`` (events after it are ignored).
 
     Never reads the clock: ``as_of`` is an input. ``engine`` is ``auto``, ``durable``
-    or ``reference``; both backends give the same findings.
+    or ``reference`` (both give the same findings), or a backend object such as
+    :class:`engine.backends.isolated.IsolatedBackend`.
     """
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise InputError(Problem("input.naive-instant", "as_of must be timezone-aware"))
     as_of = as_of.astimezone(UTC)
     cut, ignored = timeline.until(as_of)
-    backend = get_backend(engine, notices)
+    backend = get_backend(engine, notices) if isinstance(engine, str) else engine
     table = prepare_facts(cut, policy.program, as_of)
     matches = backend.run(policy.program, table)
     findings = build_findings(policy.program, table, matches, cut)

@@ -95,15 +95,26 @@ class _Body:
         return name
 
 
-def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str = "auto") -> FastAPI:
-    """The application; ``policies_dir`` adds an agency's policies to the shipped ones."""
+def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str = "auto",
+               worker_timeout: float = 10.0) -> FastAPI:
+    """The application; ``policies_dir`` adds an agency's policies to the shipped ones.
+
+    With the durable engine, evaluations run in a crash-isolated worker process
+    (:class:`~engine.backends.isolated.IsolatedBackend`), so no request can take the
+    server down.
+    """
     store = PolicyStore(policies_dir)
     notices: list[str] = []
     engine_name = api.resolve_engine(engine, notices)
+    backend: Any = engine_name
+    if engine_name == "durable":
+        from .backends.isolated import IsolatedBackend
+        backend = IsolatedBackend(timeout=worker_timeout)
     app = FastAPI(title="followup", version="1",
                   description="Follow-up etiquette checks for job-application trackers.")
     app.state.store = store
     app.state.engine = engine_name
+    app.state.backend = backend
 
     @app.middleware("http")
     async def _limit(request: Request, call_next):
@@ -152,7 +163,7 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     async def audit_(request: Request) -> dict:
         body = await _read(request)
         timeline, as_of = body.timeline(), body.instant("as_of")
-        report = api.audit(timeline, store.get(body.policy_name()), as_of, engine=engine_name)
+        report = api.audit(timeline, store.get(body.policy_name()), as_of, engine=backend)
         return report.contract()
 
     @app.post("/v1/check", openapi_extra={"requestBody": {"content": {"application/json": {
@@ -165,14 +176,14 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
         if at is None:
             raise InputError(Problem("request.missing-field", "say when: `at` in the body or in the action",
                                      body.doc.loc_of(())))
-        return check(timeline, action, store.get(body.policy_name()), at, engine=engine_name).model_dump()
+        return check(timeline, action, store.get(body.policy_name()), at, engine=backend).model_dump()
 
     @app.post("/v1/agenda", openapi_extra={"requestBody": {"content": {"application/json": {
         "schema": AgendaBody.model_json_schema()}}, "required": True}})
     async def agenda_(request: Request) -> dict:
         body = await _read(request)
         timeline, as_of = body.timeline(), body.instant("as_of")
-        return agenda(timeline, store.get(body.policy_name()), as_of, engine=engine_name).model_dump()
+        return agenda(timeline, store.get(body.policy_name()), as_of, engine=backend).model_dump()
 
     return app
 

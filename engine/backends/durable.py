@@ -9,7 +9,9 @@ hashed rulesets, one session per evaluation, pooled ids, a final clock fact).
 How the nodes compile (``clk`` is the clock fact, asserted last; every rule that
 tests an absence binds it first, so each ``none`` is checked once all facts are in,
 and each ``none`` sits right after the patterns it constrains, which keeps chains of
-partial matches short):
+partial matches short). A ``none`` never sees a fact bound earlier in the same match,
+so where such a fact could be the one the ``none`` excludes, the positive pattern
+tests it instead (a reset inside a count chain, an anchor that is itself ``unless``):
 
 * ``Absence``    clk, T (trigger, clock past its deadline), none(expected in window), none(cancel)
 * ``Premature``  clk, A (anchor), S (subject, early), none(a later anchor before S), none(unless)
@@ -79,7 +81,8 @@ class _Plan:
     def _premature(self, i: int, n: Premature) -> None:
         opens = self.time[n.opens]
         patterns = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
-                    rt.pattern("a", self._is(n.anchor), _eq("one", _ref("clk", "one"))),
+                    rt.pattern("a", self._is(n.anchor), *[_eq(self.sel[u], 0) for u in n.unless],
+                               _eq("one", _ref("clk", "one"))),
                     rt.pattern("s", self._is(n.subject), _eq("primary", 1), _eq("app", _ref("a", "app")),
                                _gt("seq", _ref("a", "seq")), _lt("ts", _ref("a", opens))),
                     rt.none(self._is(n.anchor), _eq("app", _ref("a", "app")), _gt("seq", _ref("a", "seq")),
@@ -105,6 +108,8 @@ class _Plan:
                 link.append(_eq("party", _ref(head, "party")))
             if alias == "x" and n.window is not None:
                 link.append(_lt("ts", _ref(head, "ts", plus=n.window)))
+            if alias != "x" and n.reset is not None:
+                link.append(_eq(self.sel[n.reset], 0))  # an inner link lies between X1 and X
             patterns.append(rt.pattern(alias, *link))
             between = [subject, *scope, _eq("app", _ref(head, "app")), _gt("seq", _ref(prev, "seq")),
                        _lt("seq", _ref(alias, "seq"))]
