@@ -50,9 +50,10 @@ def load_timeline(source: str | os.PathLike[str] | dict) -> Timeline:
     return _load_timeline(source)
 
 
-def load_policy(name_or_path: str | os.PathLike[str] = "etiquette") -> Policy:
-    """A compiled policy by shipped name (``etiquette``) or path."""
-    return _load_policy(name_or_path)
+def load_policy(name_or_path: str | os.PathLike[str] = "etiquette",
+                policies_dir: str | os.PathLike[str] | None = None) -> Policy:
+    """A compiled policy by name (``etiquette``; ``policies_dir`` is searched first) or path."""
+    return _load_policy(name_or_path, policies_dir)
 
 
 def parse_instant(text: str, what: str = "--as-of") -> datetime:

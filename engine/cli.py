@@ -63,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
     _add_engine(v)
 
+    pol = sub.add_parser("policy", help="inspect, compare, lint and test policies")
+    psub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
+    ps = psub.add_parser("show", help="print a policy; --effective: after extends, with where each value was set")
+    ps.add_argument("policy", metavar="NAME|PATH")
+    ps.add_argument("--effective", action="store_true", help="annotate every value with the file and line that set it")
+    pd = psub.add_parser("diff", help="rule-by-rule differences between two policies")
+    pd.add_argument("a", metavar="A")
+    pd.add_argument("b", metavar="B")
+    for p in (ps, pd):
+        p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
+
     s = sub.add_parser("schema", help="print a JSON Schema")
     s.add_argument("what", choices=("timeline", "policy"))
 
@@ -154,6 +165,23 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _policy(args: argparse.Namespace) -> int:
+    from .policy.show import diff_policies, show_effective
+    if args.policy_command == "show":
+        policy = api.load_policy(args.policy, args.policies)
+        if args.effective:
+            sys.stdout.write(show_effective(policy))
+        else:
+            sys.stdout.write(policy.files[-1].read_text(encoding="utf-8"))
+        return EXIT_OK
+    if args.policy_command == "diff":
+        a, b = api.load_policy(args.a, args.policies), api.load_policy(args.b, args.policies)
+        lines = diff_policies(a, b)
+        print("\n".join(lines) if lines else f"{a.name} and {b.name} have the same rules")
+        return EXIT_OK
+    raise AssertionError(args.policy_command)
+
+
 def _schema(args: argparse.Namespace) -> int:
     from .policy import policy_json_schema
     from .timeline import timeline_json_schema
@@ -171,8 +199,8 @@ def _doctor(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "schema": _schema,
-                "doctor": _doctor}[args.command](args)
+        return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "policy": _policy,
+                "schema": _schema, "doctor": _doctor}[args.command](args)
     except InputError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)

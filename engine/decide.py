@@ -45,7 +45,7 @@ class PlannedAction(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["thank_you", "status_inquiry", "feedback_request", "contact"]
-    to: list[str] = Field(min_length=1)
+    to: list[str] | str = Field(min_length=1, description="Contact ids of the recipients (one id, or a list).")
     channel: Channel
     application: str | None = None
     body: str | None = None

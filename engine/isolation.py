@@ -6,13 +6,16 @@ answer because of that, so such evaluations go through an
 :class:`IsolatedRunner`::
 
     runner = IsolatedRunner(
-        "engine.rules.durable_backend:evaluate",   # called as fn(payload) in the worker
-        fallback=evaluate_in_process,              # fallback(payload) -> result, in-process
+        "some.module:evaluate",        # called as evaluate(payload) in the worker
+        fallback=reference_evaluate,   # fallback(payload) -> result, in this process
         timeout=10.0,
-        initializer="engine.rules.durable_backend:warm_up",
+        initializer="some.module:warm_up",
     )
     with runner:
         result = runner.call(payload)
+
+The fallback runs in the calling process, so it must not use the crash-prone
+code itself (e.g. the pure-Python reference evaluator).
 
 Behaviour of :meth:`IsolatedRunner.call`:
 
@@ -26,8 +29,16 @@ Behaviour of :meth:`IsolatedRunner.call`:
   the worker is discarded (the next call starts a fresh one), the incident is
   logged at WARNING on the ``followup.isolation`` logger and recorded in
   :attr:`IsolatedRunner.stats`, and the call returns ``fallback(payload)``,
-  computed in the calling process.  A message that arrives truncated is never
-  used: there are no partial results.
+  computed in the calling process (or raises :class:`WorkerUnavailable` when
+  the runner has no fallback).  A message that arrives truncated is never
+  used: there are no partial results.  A worker found dead before a request
+  was handed to it (killed while idle) is an incident too, but the request
+  then simply goes to a fresh worker.  A worker that cannot start (target or
+  initializer fails to import or raises, start-up timeout) is an incident
+  answered by the fallback; after ``start_failure_threshold`` consecutive
+  failed starts the runner stops trying for a while (1 s, doubling, up to
+  60 s) and serves the fallback directly, so a broken deployment does not
+  spawn a process per request.
 * If the worker function raises an ordinary exception, that is not a crash:
   the same exception type is raised in the caller (when the exception can be
   pickled; otherwise a :class:`WorkerError`, a ``RuntimeError``, carrying the
@@ -45,11 +56,20 @@ lock).  For parallelism, use several runners.
 Process hygiene: :meth:`IsolatedRunner.close` (or leaving the ``with`` block)
 stops the worker; an :mod:`atexit` hook closes every runner still open; the
 workers are daemonic, ignore SIGINT (the parent decides when they stop), and
-exit on their own when the pipe to the parent closes or their parent process
-changes (checked every second).  A worker stuck in C code that holds the GIL
-cannot notice a dead parent; the parent's timeout is what ends such a hang.
+exit on their own when the pipe to the parent closes or the process owning the
+runner dies (a watchdog thread checks every second).  A worker stuck in C code
+that holds the GIL cannot notice a dead parent; normally the parent's timeout
+ends such a hang.
 If the process that owns a runner forks (e.g. a pre-forking server), the child
 drops the inherited worker handles and starts its own worker on first use.
+
+Start methods: ``"spawn"`` (the default) starts every worker in a fresh
+interpreter, which then imports ``engine`` and the target (a few hundred ms).
+``"forkserver"`` forks workers from a single-threaded server process; after
+:func:`preload_forkserver` (called once at program start, before any forkserver
+process is started) that server has already imported this module and the
+given modules, so a worker starts in a few ms: worth it when workers are
+recycled often.  Crash, timeout and recycling behaviour is the same.
 
 Note on ``spawn``: like any spawn-based multiprocessing, the worker re-imports
 the parent's ``__main__`` module (as ``__mp_main__``), so scripts must keep
@@ -69,6 +89,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -81,6 +102,7 @@ from typing import Any, Callable, Optional
 
 __all__ = [
     "IsolatedRunner",
+    "preload_forkserver",
     "IsolationStats",
     "WorkerError",
     "WorkerUnavailable",
@@ -200,11 +222,47 @@ def _rss_mb() -> Optional[float]:
         return None
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Exit the worker when its parent goes away (reparenting changes getppid)."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the pid now belongs to another user's process
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def _watch_owner(parent_pid: int, owner_pid: int) -> None:
+    """Exit the worker (os._exit) once the process that owns its runner is gone.
+
+    With "spawn" the owner is our parent: its death reparents us, so getppid()
+    changes.  With "forkserver" our parent is the fork server, which outlives
+    the owner while any worker runs, so the owner is watched directly (with a
+    pidfd where available: immune to pid reuse).  This runs in a daemon thread
+    and also covers a worker busy in Python code; the pipe closing covers an
+    idle one.
+    """
+    pidfd = None
+    if owner_pid != parent_pid:
+        try:
+            pidfd = os.pidfd_open(owner_pid)  # Linux >= 5.3, Python >= 3.9
+        except ProcessLookupError:
+            os._exit(70)
+        except (AttributeError, OSError):
+            pidfd = None
     while True:
-        time.sleep(1.0)
+        if pidfd is not None:
+            if select.select([pidfd], [], [], 1.0)[0]:  # readable once the owner exited
+                os._exit(70)
+        else:
+            time.sleep(1.0)
         if os.getppid() != parent_pid:
+            os._exit(70)
+        if owner_pid != parent_pid and pidfd is None and not _pid_alive(owner_pid):
             os._exit(70)
 
 
@@ -223,7 +281,9 @@ def _pack_exception(exc: BaseException) -> tuple[Optional[bytes], str, str, str]
     return data, type_name, message, tb
 
 
-def _worker_main(conn: Any, target: str, initializer: Optional[str], use_faulthandler: bool) -> None:
+def _worker_main(
+    conn: Any, target: str, initializer: Optional[str], use_faulthandler: bool, owner_pid: int
+) -> None:
     """Entry point of the worker process.
 
     Protocol (pickled tuples over ``conn``, via send_bytes/recv_bytes):
@@ -243,7 +303,9 @@ def _worker_main(conn: Any, target: str, initializer: Optional[str], use_faultha
             faulthandler.enable()  # C-level traceback on SIGSEGV etc., then dies by the signal
         except Exception:  # pragma: no cover - no usable stderr
             pass
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    threading.Thread(
+        target=_watch_owner, args=(os.getppid(), owner_pid), name="owner-watch", daemon=True
+    ).start()
 
     def send(message: tuple) -> bool:
         try:
@@ -340,7 +402,8 @@ class IsolatedRunner:
         in each new worker (e.g. to warm caches).  Its failure makes the start fail.
     :param start_timeout: seconds a new worker may take to import the target and
         run the initializer.
-    :param start_method: ``"spawn"`` (default) or ``"forkserver"``.
+    :param start_method: ``"spawn"`` (default) or ``"forkserver"`` (see
+        :func:`preload_forkserver`); ``"fork"`` is refused.
     :param use_faulthandler: enable :mod:`faulthandler` in the worker so a crash
         prints a C-level traceback to stderr.
     :param name: label used in log messages (default: ``target``).
@@ -384,7 +447,9 @@ class IsolatedRunner:
         if start_timeout <= 0:
             raise ValueError("start_timeout must be > 0")
         if start_method not in ("spawn", "forkserver"):
-            raise ValueError("start_method must be 'spawn' or 'forkserver' (fork is unsafe with threads)")
+            raise ValueError(
+                "start_method must be 'spawn' or 'forkserver' (fork is unsafe with threads)"
+            )
 
         self.target = target
         self.fallback = fallback
@@ -400,7 +465,7 @@ class IsolatedRunner:
         self._ctx = multiprocessing.get_context(start_method)
         self._lock = threading.Lock()
         self._worker: Optional[_Worker] = None
-        self._retiring: list[Any] = []  # processes told to stop, not yet reaped
+        self._retiring: list[tuple[Any, float]] = []  # (process told to stop, reap deadline)
         self._seq = 0
         self._closed = False
         self._owner_pid = os.getpid()
@@ -500,18 +565,22 @@ class IsolatedRunner:
                 # The worker died before it could receive the request (e.g. just
                 # after the idle check): nothing was evaluated, so one retry on a
                 # fresh worker is safe.
-                cause = self._fail_worker(worker, f"pipe broken on send ({_exc_text(exc)})", "while idle")
+                problem = f"pipe broken on send ({_exc_text(exc)})"
+                cause = self._fail_worker(worker, problem, "while idle")
                 self._record_incident(cause, "retrying the request on a new worker")
                 worker = self._ensure_worker()
                 try:
                     worker.conn.send_bytes(request)
                 except (OSError, EOFError, ValueError) as exc2:
-                    raise _Failure(self._fail_worker(
-                        worker, f"pipe broken on send ({_exc_text(exc2)})", "before the request was sent"
-                    )) from None
-            if not multiprocessing.connection.wait([worker.conn, worker.process.sentinel], timeout):
+                    problem = f"pipe broken on send ({_exc_text(exc2)})"
+                    cause = self._fail_worker(worker, problem, "before the request was sent")
+                    raise _Failure(cause) from None
+            ready = multiprocessing.connection.wait([worker.conn, worker.process.sentinel], timeout)
+            if not ready:
                 self._lose_worker(worker, kill=True)
-                raise _Failure(f"worker pid {worker.pid}: no answer within {timeout:g}s (timeout), killed")
+                raise _Failure(
+                    f"worker pid {worker.pid}: no answer within {timeout:g}s (timeout), killed"
+                )
             # Readable conn: a complete answer (even if the worker exited right after
             # sending it), or EOF.  Only the sentinel: the worker died without answering.
             if not worker.conn.poll(0):
@@ -519,7 +588,8 @@ class IsolatedRunner:
             try:
                 raw = worker.conn.recv_bytes()
             except (EOFError, OSError) as exc:  # includes a truncated message: never used
-                raise _Failure(self._fail_worker(worker, f"pipe broken ({_exc_text(exc)})", "during a call")) from None
+                problem = f"pipe broken ({_exc_text(exc)})"
+                raise _Failure(self._fail_worker(worker, problem, "during a call")) from None
         except _Failure:
             raise
         except BaseException:
@@ -532,7 +602,9 @@ class IsolatedRunner:
         kind = reply[0]
         if kind not in ("ok", "exc") or reply[1] != seq:
             self._lose_worker(worker, kill=True)
-            raise _Failure(f"worker pid {worker.pid}: protocol error, reply {kind!r} to request {seq}")
+            raise _Failure(
+                f"worker pid {worker.pid}: protocol error, reply {kind!r} to request {seq}"
+            )
         worker.calls += 1
         worker.rss_mb = reply[3]
         self._maybe_recycle(worker)
@@ -578,7 +650,8 @@ class IsolatedRunner:
         reason = ""
         if self.max_calls is not None and worker.calls >= self.max_calls:
             reason = f"after {worker.calls} calls"
-        elif self.max_rss_mb is not None and worker.rss_mb is not None and worker.rss_mb > self.max_rss_mb:
+        elif (self.max_rss_mb is not None and worker.rss_mb is not None
+              and worker.rss_mb > self.max_rss_mb):
             reason = f"RSS {worker.rss_mb:.0f} MiB > {self.max_rss_mb:g} MiB"
         if not reason:
             return
@@ -590,7 +663,7 @@ class IsolatedRunner:
         except (OSError, EOFError, ValueError):
             pass
         self._close_conn(worker)
-        self._retiring.append(worker.process)
+        self._retiring.append((worker.process, time.monotonic() + self.stop_grace))
         self._worker = None
 
     def _ensure_worker(self) -> _Worker:
@@ -602,7 +675,7 @@ class IsolatedRunner:
             exitcode = self._lose_worker(worker, kill=False)
             self._record_incident(f"worker pid {worker.pid} {_describe_exit(exitcode)} while idle",
                                   "starting a new one")
-        self._reap_retiring()
+        self._reap_retiring(block=False)  # retired workers exit on their own meanwhile
         now = time.monotonic()
         if now < self._no_start_until:
             raise _Failure(f"not starting a worker for {self._no_start_until - now:.1f}s more "
@@ -627,7 +700,7 @@ class IsolatedRunner:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=_worker_main,
-            args=(child_conn, self.target, self.initializer, self.use_faulthandler),
+            args=(child_conn, self.target, self.initializer, self.use_faulthandler, os.getpid()),
             name=f"isolation-worker[{self.name}]",
             daemon=True,
         )
@@ -642,7 +715,9 @@ class IsolatedRunner:
                 child_conn.close()  # only the worker holds its end: EOF when it dies
         pending = _Worker(process, parent_conn, process.pid, None)
         try:
-            ready = multiprocessing.connection.wait([parent_conn, process.sentinel], self.start_timeout)
+            ready = multiprocessing.connection.wait(
+                [parent_conn, process.sentinel], self.start_timeout
+            )
             if not ready:
                 self._lose_worker(pending, kill=True)
                 raise _Failure(f"not ready within {self.start_timeout:g}s")
@@ -671,7 +746,7 @@ class IsolatedRunner:
         return pending
 
     def _lose_worker(self, worker: _Worker, *, kill: bool) -> Optional[int]:
-        """Discard ``worker``: close its pipe, make sure the process is gone, return its exit code."""
+        """Discard ``worker``: close its pipe, end its process; return the exit code."""
         if self._worker is worker:
             self._worker = None
             self.stats.restarts += 1
@@ -706,10 +781,27 @@ class IsolatedRunner:
         except OSError:  # pragma: no cover
             pass
 
-    def _reap_retiring(self) -> None:
-        retiring, self._retiring = self._retiring, []
-        for process in retiring:
-            self._end_process(process, graceful=True)
+    def _reap_retiring(self, *, block: bool) -> None:
+        """Reap workers told to stop; force those still running past their deadline.
+
+        ``block=False`` only collects the ones that already exited (and forces
+        overdue ones); ``block=True`` waits for all of them.
+        """
+        keep = []
+        now = time.monotonic()
+        for process, deadline in self._retiring:
+            if block or now >= deadline:
+                self._end_process(process, graceful=block)
+                continue
+            try:
+                exited = process.exitcode is not None  # polls without blocking
+            except ValueError:  # already closed
+                continue
+            if exited:
+                self._end_process(process, graceful=False)
+            else:
+                keep.append((process, deadline))
+        self._retiring = keep
 
     def _record_incident(self, cause: str, consequence: str) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -733,16 +825,23 @@ class IsolatedRunner:
             except (OSError, EOFError, ValueError):
                 pass
             self._close_conn(worker)
-            self._retiring.append(worker.process)
-        self._reap_retiring()
+            self._retiring.append((worker.process, time.monotonic() + self.stop_grace))
+        self._reap_retiring(block=True)
         _RUNNERS.discard(self)
 
     def _forget_after_fork(self) -> None:
         """In a forked child: drop the parent's worker handles without touching its processes."""
         worker, self._worker = self._worker, None
+        processes, self._retiring = [process for process, _ in self._retiring], []
         if worker is not None:
-            self._close_conn(worker)  # our inherited copy only
-        self._retiring = []
+            self._close_conn(worker)  # our inherited copy only; the parent's stays open
+            processes.append(worker.process)
+        # multiprocessing's exit handler would otherwise terminate/join the parent's
+        # workers from this child (its registry of children is inherited by os.fork).
+        children = getattr(multiprocessing.process, "_children", None)
+        if isinstance(children, set):
+            for process in processes:
+                children.discard(process)
         self._owner_pid = os.getpid()
 
     def _emergency_close(self) -> None:
@@ -757,8 +856,20 @@ class IsolatedRunner:
         worker = self._worker
         if worker is not None:
             self._end_process(worker.process, graceful=False)
-        for process in list(self._retiring):
+        for process, _ in list(self._retiring):
             self._end_process(process, graceful=False)
+
+
+def preload_forkserver(*modules: str) -> None:
+    """Have the multiprocessing fork server import this module and ``modules`` once.
+
+    Workers of runners with ``start_method="forkserver"`` are then forked with
+    those imports done.  This sets the process-wide forkserver preload list, so
+    it only has an effect before the fork server starts (call it at program
+    start-up) and replaces any list set before.  Modules that fail to import
+    are skipped by multiprocessing.
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload([__name__, *modules])
 
 
 def _close_all_runners() -> None:

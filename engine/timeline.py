@@ -242,7 +242,7 @@ class DoNotContact(_Event):
 
 class Outreach(_Event):
     type: Literal["thank_you", "status_inquiry", "feedback_request", "contact"]
-    to: list[str] = Field(min_length=1, description="Contact ids of the recipients.")
+    to: list[str] | str = Field(min_length=1, description="Contact ids of the recipients (one id, or a list).")
     channel: Channel
     body: str | None = Field(None, description="The message text, for content rules.")
 

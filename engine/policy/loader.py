@@ -12,6 +12,7 @@ Stages, each collecting located problems before the next runs:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ..ir import CalendarSpec, Program
 from ..rules import REGISTRY
 from ..rules._common import PLACEHOLDER, RuleBase, human_values
 from ..source import Document, draft07_schema, load_document, parse_document, pydantic_problems
+from .extends import resolve_document
 
 __all__ = ["Policy", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
 
@@ -54,7 +56,8 @@ class CalendarModel(_Strict):
 class PolicyFile(_Strict):
     """The top level of a policy file."""
 
-    policy: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="The policy's name.")
+    policy: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]*$", description="The policy's name.")
+    extends: str | None = Field(None, description="A policy this one builds on: a name, or a path relative to this file.")
     description: str | None = None
     version: int | str | None = None
     parameters: dict[str, Parameter | str | int | float | bool] = Field(default_factory=dict)
@@ -72,6 +75,10 @@ class Policy:
     program: Program
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
+    #: the effective document (after ``extends``), with the location of every value
+    document: Document | None = field(default=None, compare=False, repr=False)
+    #: the files it was made from, base first
+    files: tuple[Path, ...] = ()
 
     def rule(self, rule_id: str) -> RuleBase:
         for r in self.rules:
@@ -178,7 +185,7 @@ def policy_from_document(doc: Document) -> Policy:
     calendar = CalendarSpec(frozenset(WEEKDAY_NAMES.index(d) for d in top.calendar.weekend),
                             frozenset(top.calendar.closures), top.calendar.public_holidays)
     program = Program(top.policy, tuple(nodes), calendar, doc.name)
-    return Policy(top.policy, doc.name, tuple(rules), program, params, top.description)
+    return Policy(top.policy, doc.name, tuple(rules), program, params, top.description, doc)
 
 
 def policy_from_text(text: str, name: str = "<policy>") -> Policy:
@@ -201,9 +208,13 @@ def shipped_policies() -> dict[str, Path]:
     return out
 
 
-def find_policy(name_or_path: str | os.PathLike[str]) -> Path:
-    """A policy by shipped name (``etiquette``) or by path."""
+def find_policy(name_or_path: str | os.PathLike[str], search: list[Path] | None = None) -> Path:
+    """A policy by name (in ``search`` directories, then shipped) or by path."""
     text = os.fspath(name_or_path)
+    for directory in search or []:
+        for suffix in (".yaml", ".yml"):
+            if (directory / f"{text}{suffix}").is_file() and os.sep not in text:
+                return directory / f"{text}{suffix}"
     shipped = shipped_policies()
     if text in shipped:
         return shipped[text]
@@ -213,15 +224,46 @@ def find_policy(name_or_path: str | os.PathLike[str]) -> Path:
                              f"shipped: {', '.join(shipped) or 'none'} (or give a path)"))
 
 
-def load_policy(name_or_path: str | os.PathLike[str] = "etiquette") -> Policy:
-    """Load and compile a policy by shipped name or path; raise :class:`InputError`."""
-    return policy_from_document(load_document(find_policy(name_or_path)))
+def load_policy(name_or_path: str | os.PathLike[str] = "etiquette",
+                policies_dir: str | os.PathLike[str] | None = None) -> Policy:
+    """Load and compile a policy by name or path, following ``extends``; raise :class:`InputError`.
+
+    ``policies_dir`` is searched for names (``extends: acme`` or ``--policy acme``)
+    before the shipped policies.
+    """
+    search = [Path(policies_dir)] if policies_dir else []
+    doc, files = resolve_document(find_policy(name_or_path, search), search)
+    policy = policy_from_document(doc)
+    return dataclasses.replace(policy, files=files)
+
+
+_PARAM_REF = {"type": "string", "pattern": r"^\$[A-Za-z_][A-Za-z0-9_]*$",
+              "description": "a parameter of this policy, e.g. `$thank_you_within`"}
+
+
+def _allow_param_refs(node: Any) -> Any:
+    """Let every non-string value in rule definitions also be written as `$parameter`."""
+    if isinstance(node, dict):
+        node = {k: _allow_param_refs(v) for k, v in node.items()}
+        if node.get("type") in ("integer", "number", "boolean") or ("enum" in node and "type" not in node):
+            return {"anyOf": [node, _PARAM_REF]}
+        return node
+    if isinstance(node, list):
+        return [_allow_param_refs(v) for v in node]
+    return node
 
 
 def policy_json_schema() -> dict:
+    """JSON Schema (draft-07 keywords only) of policy files, agency files with ``extends`` included."""
     schema = draft07_schema(PolicyFile, "followup policy")
     rules = draft07_schema(_RULE, "rule")
-    schema.setdefault("definitions", {}).update(rules.pop("definitions", {}))
+    definitions = schema.setdefault("definitions", {})
+    definitions.update(_allow_param_refs(rules.pop("definitions", {})))
     rules.pop("$schema"), rules.pop("title")
-    schema["properties"]["rules"] = {"type": "array", "items": rules}
+    override = {"type": "object", "required": ["id"], "not": {"required": ["kind"]},
+                "properties": {"id": {"type": "string"}},
+                "description": "in a file with `extends`: fields that replace those of an inherited rule"}
+    schema["properties"]["rules"] = {"type": "array", "items": {"anyOf": [rules, override]}}
+    schema.pop("required", None)
+    schema["anyOf"] = [{"required": ["policy"]}, {"required": ["extends"]}]
     return schema

@@ -22,9 +22,19 @@ __all__ = ["PolicyStore"]
 @dataclass
 class _Entry:
     path: Path
-    stamp: tuple[float, int] | None = None
+    #: (mtime, size) of every file the policy was made from (its ``extends`` chain)
+    stamp: tuple | None = None
+    files: tuple[Path, ...] = ()
     policy: Policy | None = None
     errors: list[str] = field(default_factory=list)
+
+
+def _stamp(paths) -> tuple:
+    out = []
+    for path in paths:
+        stat = path.stat()
+        out.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
 
 
 class PolicyStore:
@@ -45,17 +55,19 @@ class PolicyStore:
         if entry is None or entry.path != path:
             entry = self._entries[name] = _Entry(path)
         try:
-            stat = path.stat()
-            stamp = (stat.st_mtime, stat.st_size)
+            stamp = _stamp(entry.files or (path,))
         except OSError as exc:
             entry.errors = [f"{path}: error[input.unreadable]: {exc.strerror}"]
             return entry
         if stamp != entry.stamp:
             try:
-                entry.policy = load_policy(path)
-                entry.errors = []
+                policy = load_policy(path, self.directory)
+                entry.policy, entry.errors, entry.files = policy, [], policy.files
+                stamp = _stamp(policy.files)
             except InputError as exc:
-                entry.errors = exc.lines()
+                entry.errors = exc.lines()  # the last good version stays in service
+            except OSError as exc:
+                entry.errors = [f"{path}: error[input.unreadable]: {exc.strerror}"]
             entry.stamp = stamp
         return entry
 

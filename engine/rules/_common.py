@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from ..duration import Duration, parse_duration
 from ..ir import Meta, Selector
@@ -26,8 +26,10 @@ def _duration(value: Any) -> Duration:
     return parse_duration(value)
 
 
+_PARAM = r"|\$[A-Za-z_][A-Za-z0-9_]*"
 DurationField = Annotated[Duration, BeforeValidator(_duration), PlainSerializer(str, return_type=str),
-                          Field(json_schema_extra={"type": "string", "pattern": r"^\d+(s|m|h|d|w|bd)$"})]
+                          WithJsonSchema({"type": "string", "pattern": r"^(\d+(s|m|h|d|w|bd)" + _PARAM + ")$",
+                                          "description": "a duration such as 24h, 7d, 2w or 5bd"})]
 
 
 def _elapsed(value: Any) -> Duration:
@@ -38,7 +40,8 @@ def _elapsed(value: Any) -> Duration:
 
 
 ElapsedField = Annotated[Duration, BeforeValidator(_elapsed), PlainSerializer(str, return_type=str),
-                         Field(json_schema_extra={"type": "string", "pattern": r"^\d+(s|m|h|d|w)$"})]
+                         WithJsonSchema({"type": "string", "pattern": r"^(\d+(s|m|h|d|w)" + _PARAM + ")$",
+                                         "description": "elapsed time such as 24h, 7d or 2w"})]
 
 
 def _listify(value: Any) -> Any:
@@ -57,10 +60,11 @@ class SelectorSpec(_Strict):
     ``channel`` and ``role`` (of the recipient or contact) narrow it further.
     """
 
-    type: list[str] = Field(description="Event types or groups (outreach, employer, any).")
-    except_: list[str] = Field(default_factory=list, alias="except", description="Types to leave out.")
-    channel: list[Literal[CHANNELS]] | None = None  # type: ignore[valid-type]
-    role: list[Literal[ROLES]] | None = None  # type: ignore[valid-type]
+    # each field also takes a single value; the validator below makes it a one-item list
+    type: list[str] | str = Field(description="Event types or groups (outreach, employer, any).")
+    except_: list[str] | str = Field(default_factory=list, alias="except", description="Types to leave out.")
+    channel: list[Literal[CHANNELS]] | Literal[CHANNELS] | None = None  # type: ignore[valid-type]
+    role: list[Literal[ROLES]] | Literal[ROLES] | None = None  # type: ignore[valid-type]
 
     _lists = field_validator("type", "except_", "channel", "role", mode="before")(
         classmethod(lambda cls, v: _listify(v)))
