@@ -223,6 +223,7 @@ def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, whe
                   findings: list[Finding], earliest: datetime | None) -> list[Alternative]:
     out: list[Alternative] = []
     app = action.application or next(iter(timeline.applications))
+    zone = timeline.application_zone(app)
     channels = {_preferred(timeline, c, app, when) for c in action.to} - {None, action.channel}
     for channel in sorted(channels):
         other = action.model_copy(update={"channel": channel})
@@ -234,9 +235,9 @@ def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, whe
             later = _earliest(timeline, other, policy, when, engine)
             if later is not None:
                 out.append(Alternative(change={"channel": channel, "at": _iso(later)},
-                                       reason=f"send it by {channel.replace('_', ' ')} at {_iso(later)}"))
+                                       reason=f"send it by {channel.replace('_', ' ')} from {_local(later, zone)}"))
     if earliest is not None:
-        out.append(Alternative(change={"at": _iso(earliest)}, reason=f"wait until {_iso(earliest)}"))
+        out.append(Alternative(change={"at": _iso(earliest)}, reason=f"wait until {_local(earliest, zone)}"))
     if len(action.to) > 1:
         for contact in action.to:
             single = action.model_copy(update={"to": [contact]})

@@ -28,7 +28,7 @@ def render_check(result: CheckResult, timeline: Timeline, fmt: str) -> str:
         if result.earliest:
             lines.append(f"  earliest allowed: {_local(result.earliest, zone)}")
         else:
-            lines.append("  earliest allowed: never, as planned")
+            lines.append("  earliest allowed: none; waiting alone will not make this message allowed")
     for alt in result.alternatives:
         lines.append(f"  instead: {alt.reason}")
     return "\n".join(lines) + "\n"
