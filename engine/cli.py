@@ -71,7 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     pd = psub.add_parser("diff", help="rule-by-rule differences between two policies")
     pd.add_argument("a", metavar="A")
     pd.add_argument("b", metavar="B")
-    for p in (ps, pd):
+    pl = psub.add_parser("lint", help="every problem of policies at once, with codes: errors, and warnings for "
+                                      "rules that cannot do what they say (exit 0 clean, 1 warnings, 2 errors)")
+    pl.add_argument("paths", nargs="+", metavar="PATH", help="policy files, directories of them, or shipped names")
+    pl.add_argument("--format", choices=("text", "json"), default="text")
+    pt = psub.add_parser("test", help="run the test cases kept beside policies (<policy>.tests.yaml) and report "
+                                      "rule coverage (exit 0 pass, 1 a failure, 2 invalid tests or policy)")
+    pt.add_argument("paths", nargs="+", metavar="PATH",
+                    help="tests files, policy files (their tests file beside them), directories, or shipped names")
+    pt.add_argument("--engine", choices=ENGINES, default="reference", help="rules engine (default reference)")
+    pt.add_argument("--fail-under", type=float, metavar="PERCENT",
+                    help="also fail (exit 1) when a policy's rule coverage is below PERCENT")
+    for p in (ps, pd, pl, pt):
         p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
 
     s = sub.add_parser("schema", help="print a JSON Schema")
@@ -179,6 +190,23 @@ def _policy(args: argparse.Namespace) -> int:
         lines = diff_policies(a, b)
         print("\n".join(lines) if lines else f"{a.name} and {b.name} have the same rules")
         return EXIT_OK
+    if args.policy_command == "lint":
+        from .policy.lint import lint_paths
+        report = lint_paths(args.paths, args.policies)
+        if args.format == "json":
+            print(json.dumps(report.as_dict(), indent=2))
+        else:
+            for problem in report.problems:
+                print(problem)
+            print(report.summary())
+        return report.exit_code
+    if args.policy_command == "test":
+        from .policy.testing import render_text, run_tests
+        run = run_tests(args.paths, args.policies, args.engine, args.fail_under)
+        for line in run.notes:
+            print(line, file=sys.stderr)
+        sys.stdout.write(render_text(run))
+        return run.exit_code
     raise AssertionError(args.policy_command)
 
 

@@ -175,10 +175,10 @@ def pydantic_problems(exc: Any, doc: Document, code_prefix: str, root: Path = ()
         else:
             msg = _clean(err["msg"])
             if loc:
-                msg = f"`{_dotted(loc)}`: {msg}"
+                msg = f"`{dotted_path(loc)}`: {msg}"
             where = doc.loc_of(path)
             code = f"{code_prefix}.invalid"
-        problems.append(Problem(code, msg, where, path=_dotted(path)))
+        problems.append(Problem(code, msg, where, path=dotted_path(path)))
     return problems
 
 
@@ -218,7 +218,7 @@ def _clean(msg: str) -> str:
     return msg[:1].lower() + msg[1:] if msg else msg
 
 
-def _dotted(path: Path) -> str:
+def dotted_path(path: Path) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

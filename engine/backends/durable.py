@@ -92,6 +92,8 @@ class _Plan:
         self._add(f"n{i}", rt.rule(*patterns), i, ("a", "s"), "s", ("a", opens))
 
     def _count(self, i: int, n: Count) -> None:
+        if n.max == 0 and n.window is not None and n.window <= 0:
+            return  # "none in an empty window": X.ts - X.ts < 0 never holds, so this never fires
         subject = self._is(n.subject)
         scope = [] if n.per_party else [_eq("primary", 1)]
         chain = [f"x{k}" for k in range(1, n.max + 1)] + ["x"]

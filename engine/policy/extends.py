@@ -158,7 +158,7 @@ def _locate_base(name: Any, child: Document, search: list[Path]) -> Path:
         if not path.is_file():
             raise InputError(Problem("extends.not-found", f"no policy file `{name}` next to `{child.name}`", where))
         return path
-    for directory in search:
+    for directory in [Path(child.name).parent, *search]:  # a sibling file first
         for suffix in (".yaml", ".yml"):
             candidate = directory / f"{name}{suffix}"
             if candidate.is_file():

@@ -27,7 +27,7 @@ from ..findings import MESSAGE_FIELDS
 from ..ir import CalendarSpec, Program
 from ..rules import REGISTRY
 from ..rules._common import PLACEHOLDER, RuleBase, human_values
-from ..source import Document, draft07_schema, load_document, parse_document, pydantic_problems
+from ..source import Document, dotted_path, draft07_schema, load_document, parse_document, pydantic_problems
 from .extends import resolve_document
 
 __all__ = ["Policy", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
@@ -92,19 +92,35 @@ def _suggest(name: str, known) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
-def _substitute(value: Any, params: dict[str, Any], path: tuple, doc: Document, problems: list[Problem]) -> Any:
+def _substitute(value: Any, params: dict[str, Any], path: tuple, doc: Document, problems: list[Problem],
+                used: dict[tuple, str]) -> Any:
+    """``value`` with every ``$name`` replaced; ``used`` records where each parameter went."""
     if isinstance(value, str) and value.startswith("$") and len(value) > 1 and not value.startswith("$$"):
         name = value[1:]
         if name not in params:
             problems.append(Problem("policy.unknown-parameter",
                                     f"unknown parameter `{name}`{_suggest(name, params)}", doc.loc_of(path)))
             return value
+        used[path] = name
         return params[name]
     if isinstance(value, dict):
-        return {k: _substitute(v, params, path + (k,), doc, problems) for k, v in value.items()}
+        return {k: _substitute(v, params, path + (k,), doc, problems, used) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, params, path + (i,), doc, problems) for i, v in enumerate(value)]
+        return [_substitute(v, params, path + (i,), doc, problems, used) for i, v in enumerate(value)]
     return value
+
+
+def _at_parameters(doc: Document, used: dict[tuple, str]) -> Document:
+    """``doc`` with each substituted value located where its parameter's value was written,
+    so that a bad parameter value is reported in the file and line that set it."""
+    values = dict(doc.values)
+    for path, name in used.items():
+        nested = ("parameters", name, "value")
+        where = doc.values.get(nested) or doc.loc_of(("parameters", name))
+        for p in [p for p in values if p[:len(path)] == path]:
+            values[p] = where
+        values[path] = where
+    return Document(doc.data, doc.name, values, doc.keys)
 
 
 def _render(value: Any) -> str:
@@ -140,7 +156,8 @@ def policy_from_document(doc: Document) -> Policy:
     for i, raw in enumerate(top.rules):
         path = ("rules", i)
         before = len(problems)
-        data = _substitute(raw, params, path, doc, problems)
+        used: dict[tuple, str] = {}
+        data = _substitute(raw, params, path, doc, problems, used)
         if len(problems) > before:
             continue  # an unknown parameter: validating the `$name` text would only repeat it
         kind = data.get("kind")
@@ -154,7 +171,13 @@ def policy_from_document(doc: Document) -> Policy:
         try:
             rule = _RULE.validate_python(data)
         except ValidationError as exc:
-            problems.extend(pydantic_problems(exc, doc, "policy", root=path))
+            found = pydantic_problems(exc, _at_parameters(doc, used) if used else doc, "policy", root=path)
+            for problem in found:
+                name = next((n for p, n in used.items() if problem.path.startswith(dotted_path(p))), None)
+                if name:
+                    problem = Problem(problem.code, f"{problem.message} (parameter `{name}`)", problem.loc,
+                                      path=problem.path)
+                problems.append(problem)
             continue
         if rule.id in seen:
             problems.append(Problem("policy.duplicate-id", f"duplicate rule id `{rule.id}` (also rules[{seen[rule.id]}])",
@@ -201,10 +224,15 @@ def shipped_dir() -> Path:
     return package.parent / "policies"
 
 
+def is_policy_file(path: Path) -> bool:
+    """Policy files are ``*.yaml``/``*.yml``; ``*.tests.yaml`` beside them hold policy tests."""
+    return path.suffix in (".yaml", ".yml") and not path.stem.endswith(".tests")
+
+
 def shipped_policies() -> dict[str, Path]:
     root = shipped_dir()
-    out = {p.stem: p for p in sorted(root.glob("*.yaml"))}
-    out.update({f"agencies/{p.stem}": p for p in sorted((root / "agencies").glob("*.yaml"))})
+    out = {p.stem: p for p in sorted(root.glob("*.yaml")) if is_policy_file(p)}
+    out.update({f"agencies/{p.stem}": p for p in sorted((root / "agencies").glob("*.yaml")) if is_policy_file(p)})
     return out
 
 

@@ -55,13 +55,24 @@ def show_effective(policy: Policy) -> str:
         entry = params.get(name)
         return entry.get("value") if isinstance(entry, dict) else entry
 
-    def leaf(indent: str, key: str, value: Any, path: tuple) -> None:
+    def resolve(value: Any, used: list[str]) -> Any:
         if isinstance(value, str) and value.startswith("$") and value[1:] in params:
-            name = value[1:]
-            emit(f"{indent}{key}: {_scalar(param_value(name))}",
-                 f"${name}, set at {param_origin(name)} (used at {_where(doc.loc_of(path))})")
-        else:
-            emit(f"{indent}{key}: {_scalar(value)}", _where(doc.loc_of(path)))
+            used.append(value[1:])
+            return param_value(value[1:])
+        if isinstance(value, dict):
+            return {k: resolve(v, used) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v, used) for v in value]
+        return value
+
+    def leaf(indent: str, key: str, value: Any, path: tuple) -> None:
+        used: list[str] = []
+        shown = resolve(value, used)
+        origin = _where(doc.loc_of(path))
+        if used:
+            names = "; ".join(f"${n}, set at {param_origin(n)}" for n in dict.fromkeys(used))
+            origin = f"{names} (used at {origin})"
+        emit(f"{indent}{key}: {_scalar(shown)}", origin)
 
     for key in ("policy", "extends", "description", "version"):
         if key in data:

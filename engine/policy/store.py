@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Problem
-from .loader import Policy, load_policy, shipped_policies
+from .loader import Policy, is_policy_file, load_policy, shipped_policies
 
 __all__ = ["PolicyStore"]
 
@@ -47,7 +47,8 @@ class PolicyStore:
         paths = dict(shipped_policies())
         if self.directory is not None:
             for path in sorted(self.directory.glob("*.yaml")) + sorted(self.directory.glob("*.yml")):
-                paths[path.stem] = path
+                if is_policy_file(path):
+                    paths[path.stem] = path
         return paths
 
     def _refresh(self, name: str, path: Path) -> _Entry:
