@@ -56,7 +56,7 @@ def load_policy(name_or_path: str | os.PathLike[str] = "etiquette",
     return _load_policy(name_or_path, policies_dir)
 
 
-def parse_instant(text: str, what: str = "--as-of") -> datetime:
+def parse_instant(text: str, what: str = "instant") -> datetime:
     """An aware instant from ISO 8601 text; a naive or malformed one is an input error."""
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))

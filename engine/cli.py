@@ -99,7 +99,7 @@ def _now() -> datetime:
 
 def _audit(args: argparse.Namespace) -> int:
     from .report import AuditItem, render
-    as_of = api.parse_instant(args.as_of) if args.as_of else _now()
+    as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     problems = []
     timelines = []
     for path in args.timelines:
@@ -127,21 +127,23 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_VIOLATION if any(i.report.violations for i in items) else EXIT_OK
 
 
-def _action(text: str):
-    from .decide import planned_action_from_data
+def _action(text: str, timeline):
+    from .decide import check_action_refs, planned_action_from_data
     from .source import load_document, parse_document
     if text.startswith("@"):
         doc = load_document(text[1:])
     else:
         doc = parse_document(text, "--action")
-    return planned_action_from_data(doc.data, doc)
+    action = planned_action_from_data(doc.data, doc)
+    check_action_refs(timeline, action, doc)
+    return action
 
 
 def _check(args: argparse.Namespace) -> int:
     from .decide import check
     from .report import decisions
     timeline = api.load_timeline(args.timeline)
-    action = _action(args.action)
+    action = _action(args.action, timeline)
     policy = api.load_policy(args.policy)
     at = api.parse_instant(args.at, "--at") if args.at else (action.at or _now())
     notices: list[str] = []
@@ -157,7 +159,7 @@ def _agenda(args: argparse.Namespace) -> int:
     from .report import decisions
     timeline = api.load_timeline(args.timeline)
     policy = api.load_policy(args.policy)
-    as_of = api.parse_instant(args.as_of) if args.as_of else _now()
+    as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     notices: list[str] = []
     result = agenda(timeline, policy, as_of, engine=api.resolve_engine(args.engine, notices))
     for line in notices:

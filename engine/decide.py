@@ -24,11 +24,11 @@ from .facts import epoch, from_epoch, prepare_facts
 from .findings import Finding, human_type
 from .ir import Count, Flag, Follows, OutsideHours
 from .policy import Policy
-from .source import Document, pydantic_problems
-from .timeline import CHANNELS, Outreach, Timeline
+from .source import Document, dotted_path, pydantic_problems
+from .timeline import CANDIDATE_TYPES, CHANNELS, Outreach, Timeline
 
 __all__ = ["PlannedAction", "Alternative", "CheckResult", "AgendaItem", "Agenda", "check", "agenda",
-           "planned_action_from_data"]
+           "planned_action_from_data", "check_action_refs"]
 
 UTC = timezone.utc
 #: how far ahead ``earliest`` looks before answering "never"
@@ -120,27 +120,61 @@ def planned_action_from_data(data: Any, doc: Document | None = None, root: tuple
         raise InputError(problems) from None
 
 
-def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[Timeline, str]:
-    """The timeline with ``action`` appended at ``when``, and the id it was given."""
-    app = action.application
-    if app is None:
+def check_action_refs(timeline: Timeline, action: PlannedAction, doc: Document | None = None,
+                      root: tuple = ()) -> None:
+    """Raise a (located, with ``doc``) :class:`InputError` if ``action`` names an unknown
+    application or contact, or omits the application of a timeline that has several."""
+    problems = []
+
+    def problem(code: str, message: str, path: tuple) -> None:
+        problems.append(Problem(code, message, doc.loc_of(root + path) if doc else None,
+                                path=dotted_path(root + path)))
+
+    if action.application is None:
         if len(timeline.applications) != 1:
-            raise InputError(Problem("action.missing-application",
-                                     "the planned action must name its `application` (the timeline has several)"))
-        app = next(iter(timeline.applications))
-    if app not in timeline.applications:
-        raise InputError(Problem("action.unknown-application", f"unknown application `{app}`"))
-    for contact in action.to:
+            problem("action.missing-application",
+                    "the planned action must name its `application` (the timeline has several)", ())
+    elif action.application not in timeline.applications:
+        problem("action.unknown-application", f"unknown application `{action.application}`"
+                f"{_suggest(action.application, timeline.applications)}", ("application",))
+    for i, contact in enumerate(action.to):
         if contact not in timeline.contacts:
-            raise InputError(Problem("action.unknown-contact", f"unknown contact `{contact}` in `to`"))
+            where = ("to", i) if doc is not None and isinstance(_get(doc.data, root + ("to",)), list) else ("to",)
+            problem("action.unknown-contact", f"unknown contact `{contact}`{_suggest(contact, timeline.contacts)}",
+                    where)
+    if problems:
+        raise InputError(problems)
+
+
+def _get(data: Any, path: tuple) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _suggest(name: str, known) -> str:
+    import difflib
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[Timeline, str]:
+    """The timeline with ``action`` at ``when``, after every event at or before ``when``
+    (a message sent now comes after whatever is already recorded for now), and its id."""
+    check_action_refs(timeline, action)
+    app = action.application or next(iter(timeline.applications))
     ident, n = "planned", 1
     while ident in timeline.by_id:
         n += 1
         ident = f"planned-{n}"
     event = Outreach(id=ident, type=action.type, at=when, application=app, to=action.to, channel=action.channel,
                      body=action.body)
-    events = sorted([*timeline.events, event], key=lambda e: (e.at, e.id))
-    return timeline.model_copy(update={"events": events}), ident
+    before = [e for e in timeline.events if e.at <= when]
+    after = [e for e in timeline.events if e.at > when]
+    return timeline.model_copy(update={"events": [*before, event, *after]}), ident
 
 
 def _caused(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime, engine: str) -> list[Finding]:
@@ -258,6 +292,8 @@ def agenda(timeline: Timeline, policy: Policy, as_of: datetime, engine: str = "r
     for f in ahead.findings:
         if kinds.get(f.rule) != "deadline":
             continue
+        if not policy.rule(f.rule).expect.types() <= set(CANDIDATE_TYPES):
+            continue  # an agenda lists what the candidate sends, not what the employer records
         due = datetime.fromisoformat(f.due.replace("Z", "+00:00")) if f.due else None
         overdue = due is not None and due <= as_of
         channel = _preferred(timeline, f.contact, f.application, as_of) if f.contact else None

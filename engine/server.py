@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from . import api
-from .decide import agenda, check, planned_action_from_data
+from .decide import agenda, check, check_action_refs, planned_action_from_data
 from .errors import InputError, Problem
 from .policy.store import PolicyStore
 from .source import parse_document
@@ -172,6 +172,7 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
         body = await _read(request)
         timeline = body.timeline()
         action = planned_action_from_data(body.field("action"), body.doc, root=("action",))
+        check_action_refs(timeline, action, body.doc, root=("action",))
         at = body.instant("at", required=False) or action.at
         if at is None:
             raise InputError(Problem("request.missing-field", "say when: `at` in the body or in the action",

@@ -22,7 +22,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 from .calendar import check_region, end_of_local_day
 from .duration import Duration, parse_duration
 from .errors import InputError, Problem
-from .source import Document, draft07_schema, load_document, parse_document, pydantic_problems
+from .source import Document, dotted_path, draft07_schema, load_document, parse_document, pydantic_problems
 
 __all__ = ["Timeline", "Event", "Contact", "Application", "load_timeline", "timeline_from_data",
            "CHANNELS", "CANDIDATE_TYPES", "EMPLOYER_TYPES", "EVENT_TYPES", "timeline_json_schema"]
@@ -351,8 +351,7 @@ def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[
 
     def problem(code: str, msg: str, path: tuple) -> None:
         loc = doc.loc_of(root + ("events",) + path) if doc else None
-        problems.append(Problem(code, msg, loc, path="events" + "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)))
+        problems.append(Problem(code, msg, loc, path=dotted_path(root + ("events",) + path)))
 
     seen: dict[str, int] = {}
     fixed = []

@@ -205,10 +205,6 @@ def test_do_not_contact_applies_to_the_named_person_only(engine):
     assert "do-not-contact" not in rules(to_greg) and "no-contact-after-rejection" in rules(to_greg)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine/decide.py _place gives the action the id `planned` and sorts events by (instant, id): "
-    "at the exact instant of the rejection `r1` the action sorts BEFORE it ('p' < 'r'), so it is "
-    "not 'after' the rejection and is allowed; at the instant of `d1` ('d' < 'p') it is denied"))
 def test_contact_at_the_instant_of_a_rejection_is_denied(engine):
     """Events at ``at`` are part of what the candidate knows: a note sent at the very
     instant the rejection is recorded is still contact after the rejection."""

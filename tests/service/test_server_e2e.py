@@ -424,7 +424,7 @@ def test_tracker_client_main_exits_2_on_a_service_error(server, tracker_client, 
     code = tracker_client.main(["--url", server.url, "--to", "nobody"])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
-    assert "error: error[action.unknown-contact]" in err
+    assert err.startswith("error: request:1:") and "error[action.unknown-contact]: unknown contact `nobody`" in err
 
 
 # --------------------------------------------------------------------------- docs/api.md
