@@ -3,7 +3,7 @@
 * The repository root goes on ``sys.path`` so ``import engine`` works without
   installing the package; ``tests/`` goes there too so test modules can
   ``import helpers``.
-* Hypothesis profiles: ``dev`` (the default, ~100 examples) and ``ci`` (more
+* Hypothesis profiles: ``dev`` (the default, ~100 examples) and ``ci`` (300
   examples, no deadline), chosen with ``HYPOTHESIS_PROFILE=ci``.
 * ``engine``: every rule test runs on each available backend: ``reference``
   always, ``durable`` where :func:`engine.backends.durable_status` says it loads.
@@ -25,8 +25,10 @@ for _path in (str(TESTS), str(ROOT)):
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+# dev: quick local runs. ci: three times the examples (the differential test sets its
+# own 2,000); sized so that .ci/run on both interpreters stays well inside CI's time.
 settings.register_profile("dev", max_examples=100)
-settings.register_profile("ci", max_examples=1000, deadline=None,
+settings.register_profile("ci", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
