@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .api import audit
-from .errors import InputError, Problem
+from .errors import InputError, Problem, did_you_mean
 from .facts import epoch, from_epoch, prepare_facts
 from .findings import Finding, human_type
 from .ir import Count, Flag, Follows, OutsideHours
@@ -136,11 +136,11 @@ def check_action_refs(timeline: Timeline, action: PlannedAction, doc: Document |
                     "the planned action must name its `application` (the timeline has several)", ())
     elif action.application not in timeline.applications:
         problem("action.unknown-application", f"unknown application `{action.application}`"
-                f"{_suggest(action.application, timeline.applications)}", ("application",))
+                f"{did_you_mean(action.application, timeline.applications)}", ("application",))
     for i, contact in enumerate(action.to):
         if contact not in timeline.contacts:
             where = ("to", i) if doc is not None and isinstance(_get(doc.data, root + ("to",)), list) else ("to",)
-            problem("action.unknown-contact", f"unknown contact `{contact}`{_suggest(contact, timeline.contacts)}",
+            problem("action.unknown-contact", f"unknown contact `{contact}`{did_you_mean(contact, timeline.contacts)}",
                     where)
     if problems:
         raise InputError(problems)
@@ -154,11 +154,6 @@ def _get(data: Any, path: tuple) -> Any:
             return None
     return data
 
-
-def _suggest(name: str, known) -> str:
-    import difflib
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[Timeline, str]:

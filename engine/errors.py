@@ -16,9 +16,11 @@ Exception tree::
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
+from typing import Iterable
 
-__all__ = ["Loc", "Problem", "FollowupError", "InputError", "EngineError"]
+__all__ = ["Loc", "Problem", "FollowupError", "InputError", "EngineError", "did_you_mean"]
 
 #: at most this many problems are kept per error, like OPA's error limit
 MAX_PROBLEMS = 50
@@ -84,3 +86,9 @@ class InputError(FollowupError):
 
 class EngineError(FollowupError):
     """A rules backend failed while evaluating; the caller may retry on another backend."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``; did you mean `x`?`` for the closest of ``known`` to ``name``, or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f"; did you mean `{close[0]}`?" if close else ""

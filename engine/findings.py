@@ -8,7 +8,6 @@ citing the earliest facts — and renders the rule's message template.
 from __future__ import annotations
 
 import string
-from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 

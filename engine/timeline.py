@@ -10,7 +10,6 @@ matters. ``docs/timeline-format.md`` documents every field.
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, Union
@@ -20,9 +19,9 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       field_validator, model_validator)
 
 from .calendar import check_region, end_of_local_day
-from .duration import Duration, parse_duration
-from .errors import InputError, Problem
-from .source import Document, dotted_path, draft07_schema, load_document, parse_document, pydantic_problems
+from .duration import parse_duration
+from .errors import InputError, Problem, did_you_mean
+from .source import Document, dotted_path, draft07_schema, load_document, pydantic_problems
 
 __all__ = ["Timeline", "Event", "Contact", "Application", "load_timeline", "timeline_from_data",
            "CHANNELS", "CANDIDATE_TYPES", "EMPLOYER_TYPES", "EVENT_TYPES", "timeline_json_schema"]
@@ -341,10 +340,6 @@ class Timeline(_Model):
         return self.model_copy(update={"events": kept}), dropped
 
 
-def _suggest(name: str, known: Any) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean `{close[0]}`?" if close else ""
-
 
 def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[Timeline, list[Problem]]:
     problems: list[Problem] = []
@@ -371,7 +366,7 @@ def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[
                 event = event.model_copy(update={"application": only_app})
         elif app not in tl.applications:
             problem("timeline.unknown-application",
-                    f"unknown application `{app}`{_suggest(app, tl.applications)}", (i, "application"))
+                    f"unknown application `{app}`{did_you_mean(app, tl.applications)}", (i, "application"))
         for field_name, alias in (("with_", "with"), ("to", "to"), ("by", "by"), ("from_", "from"),
                                   ("contact", "contact")):
             value = getattr(event, field_name, None)
@@ -380,7 +375,7 @@ def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[
                 if contact not in tl.contacts:
                     path = (i, alias, j) if isinstance(value, list) else (i, alias)
                     problem("timeline.unknown-contact",
-                            f"unknown contact `{contact}`{_suggest(contact, tl.contacts)}", path)
+                            f"unknown contact `{contact}`{did_you_mean(contact, tl.contacts)}", path)
             if isinstance(value, list) and len(set(value)) != len(value):
                 problem("timeline.repeated-contact", f"a contact is listed twice in `{alias}`", (i, alias))
         fixed.append(event)

@@ -21,12 +21,11 @@ and line. Chains are followed; a cycle is an error.
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, Loc, Problem
+from ..errors import InputError, Problem, did_you_mean
 from ..source import Document, load_document
 
 __all__ = ["resolve_document", "MAX_DEPTH"]
@@ -37,10 +36,6 @@ MAX_DEPTH = 16
 _REPLACED = ("policy", "description", "version")
 _SECTIONS = {"extends", "parameters", "rules", "calendar", *_REPLACED}
 
-
-def _suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 class _Merged:
@@ -111,7 +106,7 @@ def _merge(base: Document, child: Document) -> Document:
             params[name] = out.merge(None, child, path, path, value)
             out.keys[path] = child.keys.get(path, child.loc_of(path))
         else:
-            hint = _suggest(name, params) or "; declare a new one as `{value: ..., description: ...}`"
+            hint = did_you_mean(name, params) or "; declare a new one as `{value: ..., description: ...}`"
             problems.append(Problem("extends.unknown-parameter",
                                     f"unknown parameter `{name}` (the policy this one extends has none){hint}",
                                     child.loc_of(path, key=True)))
@@ -134,7 +129,7 @@ def _merge(base: Document, child: Document) -> Document:
             i = index[rule_id] = len(rules)
             rules.append(out.merge(None, child, src, ("rules", i), entry))
         else:
-            hint = _suggest(rule_id, index) or "; to add a rule, give it a `kind`"
+            hint = did_you_mean(rule_id, index) or "; to add a rule, give it a `kind`"
             problems.append(Problem("extends.unknown-rule", f"unknown rule id `{rule_id}`{hint}",
                                     child.loc_of(src + ("id",))))
     for key in cdata:
@@ -166,7 +161,7 @@ def _locate_base(name: Any, child: Document, search: list[Path]) -> Path:
     shipped = shipped_policies()
     if name in shipped:
         return shipped[name]
-    raise InputError(Problem("extends.not-found", f"no policy named `{name}`{_suggest(name, shipped)}", where))
+    raise InputError(Problem("extends.not-found", f"no policy named `{name}`{did_you_mean(name, shipped)}", where))
 
 
 def resolve_document(path: str | os.PathLike[str], search: list[Path] | None = None,

@@ -13,7 +13,6 @@ Stages, each collecting located problems before the next runs:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,12 +21,12 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ..errors import InputError, Loc, Problem
+from ..errors import InputError, Problem, did_you_mean
 from ..findings import MESSAGE_FIELDS
 from ..ir import CalendarSpec, Program
 from ..rules import REGISTRY
 from ..rules._common import PLACEHOLDER, RuleBase, human_values
-from ..source import Document, dotted_path, draft07_schema, load_document, parse_document, pydantic_problems
+from ..source import Document, dotted_path, draft07_schema, parse_document, pydantic_problems
 from .extends import resolve_document
 
 __all__ = ["Policy", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
@@ -87,10 +86,6 @@ class Policy:
         raise KeyError(rule_id)
 
 
-def _suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean `{close[0]}`?" if close else ""
-
 
 def _substitute(value: Any, params: dict[str, Any], path: tuple, doc: Document, problems: list[Problem],
                 used: dict[tuple, str]) -> Any:
@@ -99,7 +94,7 @@ def _substitute(value: Any, params: dict[str, Any], path: tuple, doc: Document, 
         name = value[1:]
         if name not in params:
             problems.append(Problem("policy.unknown-parameter",
-                                    f"unknown parameter `{name}`{_suggest(name, params)}", doc.loc_of(path)))
+                                    f"unknown parameter `{name}`{did_you_mean(name, params)}", doc.loc_of(path)))
             return value
         used[path] = name
         return params[name]
@@ -163,7 +158,7 @@ def policy_from_document(doc: Document) -> Policy:
         kind = data.get("kind")
         if kind not in REGISTRY:
             where = doc.loc_of(path + ("kind",)) if "kind" in data else doc.loc_of(path)
-            hint = _suggest(str(kind), REGISTRY) or f"; kinds: {', '.join(REGISTRY)}"
+            hint = did_you_mean(str(kind), REGISTRY) or f"; kinds: {', '.join(REGISTRY)}"
             msg = f"unknown rule kind `{kind}`{hint}" if kind is not None else \
                 f"rule needs a `kind`; kinds: {', '.join(REGISTRY)}"
             problems.append(Problem("policy.unknown-kind", msg, where))
@@ -189,7 +184,7 @@ def policy_from_document(doc: Document) -> Policy:
             if name not in allowed:
                 problems.append(Problem("policy.unknown-placeholder",
                                         f"message names `{{{name}}}`, which is neither a finding field nor a "
-                                        f"parameter{_suggest(name, allowed)}", doc.loc_of(path + ("message",))))
+                                        f"parameter{did_you_mean(name, allowed)}", doc.loc_of(path + ("message",))))
         rules.append(rule)
     if problems:
         raise InputError(problems)
@@ -248,7 +243,7 @@ def find_policy(name_or_path: str | os.PathLike[str], search: list[Path] | None 
         return shipped[text]
     if os.path.sep in text or text.endswith((".yaml", ".yml", ".json")) or os.path.exists(text):
         return Path(text)
-    raise InputError(Problem("policy.not-found", f"no shipped policy named `{text}`{_suggest(text, shipped)}; "
+    raise InputError(Problem("policy.not-found", f"no shipped policy named `{text}`{did_you_mean(text, shipped)}; "
                              f"shipped: {', '.join(shipped) or 'none'} (or give a path)"))
 
 

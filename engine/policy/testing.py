@@ -32,7 +32,6 @@ exercised. Exit codes: 0 all cases pass, 1 a case fails (or coverage is below
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import InputError, Loc, Problem
+from ..errors import InputError, Loc, Problem, did_you_mean
 from ..source import Document, load_document, pydantic_problems
 from .lint import display_path, is_tests_file
 from .loader import Policy, find_policy, load_policy
@@ -193,10 +192,6 @@ class TestRun:
             return 1
         return 0
 
-
-def _suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def _show(loc: Loc | None) -> str:
@@ -373,7 +368,7 @@ def _prepare(top: TestsFile, doc: Document, tests_path: Path, policy: Policy) ->
         else:
             problems.append(Problem("tests.unknown-timeline",
                                     f"no timeline named `{case.timeline}` in `timelines`"
-                                    f"{_suggest(case.timeline, top.timelines)}", doc.loc_of(root + ("timeline",))))
+                                    f"{did_you_mean(case.timeline, top.timelines)}", doc.loc_of(root + ("timeline",))))
         if case.as_of is not None:
             p.as_of, found = _instant(case.as_of, "`as_of`", doc, root + ("as_of",))
             problems.extend(found)
@@ -394,12 +389,12 @@ def _prepare(top: TestsFile, doc: Document, tests_path: Path, policy: Policy) ->
         for j, exp in enumerate(case.expect):
             if exp.rule not in rule_ids:
                 problems.append(Problem("tests.unknown-rule", f"policy `{policy.name}` has no rule `{exp.rule}`"
-                                        f"{_suggest(exp.rule, rule_ids)}",
+                                        f"{did_you_mean(exp.rule, rule_ids)}",
                                         doc.loc_of(root + ("expect", j, "rule"))))
         for j, rule in enumerate(case.expect_none_of):
             if rule not in rule_ids:
                 problems.append(Problem("tests.unknown-rule", f"policy `{policy.name}` has no rule `{rule}`"
-                                        f"{_suggest(rule, rule_ids)}", doc.loc_of(root + ("expect_none_of", j))))
+                                        f"{did_you_mean(rule, rule_ids)}", doc.loc_of(root + ("expect_none_of", j))))
         if len(problems) == before:
             prepared.append(p)
     names: dict[str, int] = {}

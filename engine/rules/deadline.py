@@ -37,7 +37,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..duration import Duration, parse_duration
+from ..duration import parse_duration
 from ..ir import Absence, TimeRef
 from ._common import RuleBase, SelectorSpec, meta_of
 

@@ -16,6 +16,8 @@ what the commands print now (then read the diff).
 
 from __future__ import annotations
 
+from transcripts import matches
+
 import contextlib
 import io
 import os
@@ -76,13 +78,6 @@ def _commands(block: Block) -> list[Command]:
     return out
 
 
-def matches(expected: list[str], actual: list[str]) -> bool:
-    """``expected`` equals ``actual``, where a line ``...`` stands for any number of lines."""
-    if not expected:
-        return not actual
-    if expected[0] == "...":
-        return any(matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
-    return bool(actual) and actual[0] == expected[0] and matches(expected[1:], actual[1:])
 
 
 def _normalise(text: str) -> str:

@@ -23,6 +23,8 @@ test_server_e2e.py.
 
 from __future__ import annotations
 
+from transcripts import matches
+
 import doctest
 import json
 import re
@@ -102,12 +104,6 @@ def test_python_examples_run(monkeypatch):
 # --------------------------------------------------------------------------- console
 
 
-def _matches(expected: list[str], actual: list[str]) -> bool:
-    if not expected:
-        return not actual
-    if expected[0] == "...":
-        return any(_matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
-    return bool(actual) and actual[0] == expected[0] and _matches(expected[1:], actual[1:])
 
 
 CONSOLE = [b for b in blocks() if b.lang == "console"]
@@ -132,7 +128,7 @@ def test_console_transcripts_are_real(block, capsys, monkeypatch):
         last = main(argv[1:])
         out, err = capsys.readouterr()
         actual = [ln.rstrip() for ln in err.splitlines() + out.splitlines()]
-        assert _matches(expected, actual), (f"{block}: `{shlex.join(argv)}` printed:\n" + "\n".join(actual)
+        assert matches(expected, actual), (f"{block}: `{shlex.join(argv)}` printed:\n" + "\n".join(actual)
                                             + "\n--- but the docs show:\n" + "\n".join(expected))
 
 

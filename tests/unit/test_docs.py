@@ -18,6 +18,8 @@ Conventions the docs follow (and these tests rely on):
 
 from __future__ import annotations
 
+from transcripts import matches
+
 import doctest
 import re
 import shlex
@@ -299,13 +301,6 @@ def _commands(block: Block) -> list[Command]:
     return out
 
 
-def _matches(expected: list[str], actual: list[str]) -> bool:
-    """``expected`` equals ``actual``, where a line ``...`` stands for any number of lines."""
-    if not expected:
-        return not actual
-    if expected[0] == "...":
-        return any(_matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
-    return bool(actual) and actual[0] == expected[0] and _matches(expected[1:], actual[1:])
 
 
 def _run_cli(argv: list[str], capsys) -> tuple[int, list[str]]:
@@ -325,7 +320,7 @@ def test_console_transcripts_are_real(block, capsys, monkeypatch):
             continue
         assert cmd.argv[0] == "followup", f"{block}: only `followup` and `echo $?` are run: {cmd.argv}"
         last, actual = _run_cli(cmd.argv[1:], capsys)
-        assert _matches(cmd.expected, actual), (
+        assert matches(cmd.expected, actual), (
             f"{block}: `{shlex.join(cmd.argv)}` printed:\n" + "\n".join(actual)
             + "\n--- but the docs show:\n" + "\n".join(cmd.expected))
 
