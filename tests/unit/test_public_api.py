@@ -1,0 +1,17 @@
+"""The public API is exactly ``engine.__all__``, and each name is importable from ``engine``."""
+
+from __future__ import annotations
+
+import engine
+
+
+def test_all_lists_exactly_the_public_names_sorted():
+    public = sorted((name for name in vars(engine) if not name.startswith("_")
+                     and not isinstance(vars(engine)[name], type(engine))), key=str.casefold)
+    assert engine.__all__ == public
+
+
+def test_the_tracker_calls_are_public():
+    for name in ("load_timeline", "load_policy", "audit", "check", "agenda", "PlannedAction", "CheckResult",
+                 "Agenda", "AuditReport", "Finding"):
+        assert name in engine.__all__
