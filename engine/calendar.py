@@ -58,6 +58,7 @@ class BusinessCalendar:
             return _holiday_table(self.country.upper(), self.subdivision).get(day)
         return None
 
+    @lru_cache(maxsize=4096)
     def business_day_after(self, day: date, business_days: int) -> date:
         """The ``business_days``-th business day after ``day`` (``day`` itself not counted)."""
         remaining = business_days

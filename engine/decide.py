@@ -22,7 +22,7 @@ from .api import audit
 from .errors import InputError, Problem, did_you_mean
 from .facts import epoch, from_epoch, prepare_facts
 from .findings import Finding, human_type
-from .ir import Count, Flag, Follows, OutsideHours
+from .ir import Count, Flag, Follows, OutsideHours, Premature
 from .policy import Policy
 from .source import Document, dotted_path, pydantic_problems
 from .timeline import CANDIDATE_TYPES, CHANNELS, Outreach, Timeline
@@ -110,7 +110,8 @@ def planned_action_from_data(data: Any, doc: Document | None = None, root: tuple
     With ``doc``, problems are located in it; ``root`` is where ``data`` sits inside it.
     """
     located = doc is not None
-    doc = doc or Document(data, "<action>")
+    if not located:
+        doc, root = Document(data, "<action>"), ()
     try:
         return PlannedAction.model_validate(data)
     except ValidationError as exc:
@@ -221,14 +222,34 @@ def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetim
     timeline, _ = timeline.until(when)
     findings = _caused(timeline, action, policy, when, engine)
     denied = _denies(findings)
-    earliest = _earliest(timeline, action, policy, when, engine) if denied else None
+    earliest = _earliest(timeline, action, policy, when, engine, findings) if denied else None
     alternatives = _alternatives(timeline, action, policy, when, engine, findings, earliest) if denied else []
     return CheckResult(decision="deny" if denied else "allow", at=_iso(when), earliest=_iso(earliest),
                        findings=findings, alternatives=alternatives, policy=policy.name)
 
 
-def _earliest(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime,
-              engine: str) -> datetime | None:
+def _waiting_can_help(policy: Policy, rule_id: str) -> bool:
+    """Whether the verdict of rule ``rule_id`` on a planned message can change with its send time.
+
+    The message is the latest event, so only a node that compares its time with something
+    can change its mind: an opening time, a rolling window, office hours. A wrong channel,
+    a message after a rejection, a count per silence or identical bodies stay as they are.
+    """
+    for node in policy.program.nodes:
+        if node.meta.rule != rule_id:
+            continue
+        if isinstance(node, Premature) or (isinstance(node, Count) and node.window is not None) \
+                or (isinstance(node, Flag) and isinstance(node.test, OutsideHours)):
+            return True
+    return False
+
+
+def _earliest(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime, engine: str,
+              findings: list[Finding] | None = None) -> datetime | None:
+    if findings is None:
+        findings = _caused(timeline, action, policy, when, engine)
+    if any(f.severity == "violation" and not _waiting_can_help(policy, f.rule) for f in findings):
+        return None  # some violation holds at every later instant too
     for tries, candidate in enumerate(_boundaries(timeline, action, policy, when)):
         if tries >= MAX_TRIES:
             break
@@ -261,7 +282,7 @@ def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, whe
             out.append(Alternative(change={"channel": channel},
                                    reason=f"send it by {channel.replace('_', ' ')}, the recipient's preferred channel, now"))
         else:
-            later = _earliest(timeline, other, policy, when, engine)
+            later = _earliest(timeline, other, policy, when, engine, caused)
             if later is not None:
                 out.append(Alternative(change={"channel": channel, "at": _iso(later)},
                                        reason=f"send it by {channel.replace('_', ' ')} from {_local(later, zone)}"))

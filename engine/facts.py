@@ -18,15 +18,17 @@ A fact has these attributes:
 ``offpref``  1 when the fact has a channel and a standing preference that differ
 ``one``      always 1 (the sentinel correlated patterns end with)
 ``s<k>``     1 when the fact matches the program's k-th selector, else 0
-``t<k>``     the program's k-th :class:`~engine.ir.TimeRef` computed on this fact
-``f<k>``     1 when the k-th flag test holds for this fact
+``t<k>``     the program's k-th :class:`~engine.ir.TimeRef` computed on this fact (0 on facts
+             of event types that no node reads it on)
+``f<k>``     1 when the k-th flag test holds for this fact (0 where no node reads it)
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -56,9 +58,16 @@ class FactTable:
     selector_index: dict[Selector, int]
     timeref_index: dict[TimeRef, int]
     flag_index: dict
+    #: selector object id -> its key; hashing a frozen Selector of frozensets on every test is slow
+    _keys: dict = field(default_factory=dict, compare=False, repr=False)
 
     def sel(self, selector: Selector | None) -> str | None:
-        return None if selector is None else f"s{self.selector_index[selector]}"
+        if selector is None:
+            return None
+        key = self._keys.get(id(selector))
+        if key is None:
+            key = self._keys[id(selector)] = f"s{self.selector_index[selector]}"
+        return key
 
     def time(self, ref: TimeRef) -> str:
         return f"t{self.timeref_index[ref]}"
@@ -104,7 +113,7 @@ def _time(ref: TimeRef, timeline: Timeline, event, calendar) -> float:
         base = timeline.decision_instant(event, calendar)
         if event.within is None and not isinstance(event.decision_by, datetime):
             whole_day = event.decision_by
-    elif ref.base == "end" and getattr(event, "ends_at", None) is not None:
+    elif ref.base == "end" and event.__dict__.get("ends_at") is not None:
         base = event.ends_at
     else:
         base = event.at
@@ -119,13 +128,18 @@ def _time(ref: TimeRef, timeline: Timeline, event, calendar) -> float:
     return epoch(base) + ref.seconds
 
 
+@lru_cache(maxsize=256)
+def _normalised_phrases(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_normalise(p) for p in phrases)
+
+
 def _flag(test, timeline: Timeline, event, party: str, calendar) -> int:
-    body = getattr(event, "body", None) or ""
+    body = event.__dict__.get("body") or ""
     if isinstance(test, WordsOver):
         return int(len(body.split()) > test.limit)
     if isinstance(test, Phrases):
         text = _normalise(body)
-        return int(any(_normalise(p) in text for p in test.phrases))
+        return int(any(p in text for p in _normalised_phrases(test.phrases)))
     if isinstance(test, OutsideHours):
         local = event.at.astimezone(ZoneInfo(timeline.contact_zone(party or None, event.application)))
         minute = local.hour * 60 + local.minute
@@ -141,6 +155,7 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
     selectors = program.selectors()
     timerefs = program.timerefs()
     flags = program.flags()
+    timeref_types, flag_types = program.timeref_types(), program.flag_types()
     spec = program.calendar
     calendars: dict[str, object] = {}
     rounds: dict[str, int] = {}
@@ -153,14 +168,16 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
                 app, weekend=spec.weekend, closures=spec.closures, public_holidays=spec.public_holidays)
         if event.type == "interview":
             rounds[app] = event.round if event.round is not None else rounds.get(app, 0) + 1
-        channel = getattr(event, "channel", None) or ""
-        body = getattr(event, "body", None)
+        fields = event.__dict__  # pydantic's getattr is slow for fields a model lacks
+        channel = fields.get("channel") or ""
+        body = fields.get("body")
         common = {
             "id": event.id, "seq": seq, "type": event.type, "app": app, "channel": channel,
             "ts": epoch(event.at), "round": rounds.get(app, 0), "body": _fingerprint(body),
             "words": len(body.split()) if body else 0, "one": 1,
         }
-        times = {f"t{k}": _time(ref, timeline, event, calendar) for k, ref in enumerate(timerefs)}
+        times = {f"t{k}": _time(ref, timeline, event, calendar) if event.type in timeref_types[ref] else 0.0
+                 for k, ref in enumerate(timerefs)}
         for position, party in enumerate(event.parties or ("",)):
             contact = timeline.contacts.get(party) if party else None
             role = contact.role if contact else ""
@@ -171,7 +188,7 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
                 fact[f"s{k}"] = int(_matches(selector, event, party, role, channel))
             fact.update(times)
             for k, test in enumerate(flags):
-                fact[f"f{k}"] = _flag(test, timeline, event, party, calendar)
+                fact[f"f{k}"] = _flag(test, timeline, event, party, calendar) if event.type in flag_types[test] else 0
             facts.append(fact)
     return FactTable(facts, epoch(as_of), {s: k for k, s in enumerate(selectors)},
                      {t: k for k, t in enumerate(timerefs)}, {f: k for k, f in enumerate(flags)})

@@ -42,6 +42,7 @@ Nodes:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Union
 
 from .errors import Loc
@@ -183,13 +184,39 @@ class Program:
     source: str = field(default="", compare=False)
 
     def selectors(self) -> list[Selector]:
-        return _distinct(s for n in self.nodes for s in _node_parts(n, Selector))
+        return self._index[0]
 
     def timerefs(self) -> list[TimeRef]:
-        return _distinct(s for n in self.nodes for s in _node_parts(n, TimeRef))
+        return self._index[1]
 
     def flags(self) -> list:
-        return _distinct(n.test for n in self.nodes if isinstance(n, Flag))
+        return self._index[2]
+
+    def timeref_types(self) -> dict[TimeRef, frozenset[str]]:
+        """For each time reference, the event types of the facts it is read on."""
+        return self._index[3]
+
+    def flag_types(self) -> dict:
+        """For each flag test, the event types of the facts it is read on."""
+        return self._index[4]
+
+    @cached_property
+    def _index(self) -> tuple:
+        selectors = _distinct(s for n in self.nodes for s in _node_parts(n, Selector))
+        timerefs = _distinct(s for n in self.nodes for s in _node_parts(n, TimeRef))
+        flags = _distinct(n.test for n in self.nodes if isinstance(n, Flag))
+        readers: dict[TimeRef, set[str]] = {t: set() for t in timerefs}
+        for n in self.nodes:
+            if isinstance(n, Absence):
+                readers[n.deadline] |= n.trigger.types
+            elif isinstance(n, Premature):
+                readers[n.opens] |= n.anchor.types
+        flag_readers: dict = {f: set() for f in flags}
+        for n in self.nodes:
+            if isinstance(n, Flag):
+                flag_readers[n.test] |= n.subject.types
+        return (selectors, timerefs, flags, {t: frozenset(v) for t, v in readers.items()},
+                {f: frozenset(v) for f, v in flag_readers.items()})
 
 
 def _node_parts(node: Node, kind: type) -> list:

@@ -8,6 +8,7 @@ timeline is a 422 whose messages are located ``request:line:col`` in the body.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from typing import Any
@@ -53,15 +54,40 @@ def _error(status: int, problems: list[Problem]) -> JSONResponse:
         "errors": [p.as_dict() for p in problems], "messages": [str(p) for p in problems]})
 
 
+def _strict_pairs(pairs: list) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")  # the located parser then says which, and where
+    return dict(pairs)
+
+
 class _Body:
-    """A request body parsed with locations."""
+    """A request body: read with ``json.loads`` (fast); read again with locations
+    (:func:`~engine.source.parse_document`) only when there is a problem to locate."""
 
     def __init__(self, text: str):
-        self.doc = parse_document(text, "request")
-        if not isinstance(self.doc.data, dict):
+        self.text = text
+        self._doc: Any = None
+        try:
+            self.data = json.loads(text, object_pairs_hook=_strict_pairs)
+        except ValueError:
+            self.data = self.doc.data  # raises the located syntax error (or accepts YAML)
+        if not isinstance(self.data, dict):
             raise InputError(Problem("request.not-a-mapping", "the request body must be a JSON object",
                                      self.doc.loc_of(())))
-        self.data = self.doc.data
+
+    @property
+    def doc(self):
+        if self._doc is None:
+            self._doc = parse_document(self.text, "request")
+        return self._doc
+
+    def located(self, build):
+        """``build(doc)`` without locations; on an input error, again with them for the messages."""
+        try:
+            return build(None)
+        except InputError:
+            return build(self.doc)
 
     def field(self, name: str, required: bool = True) -> Any:
         if name not in self.data:
@@ -85,7 +111,7 @@ class _Body:
 
     def timeline(self):
         self.field("timeline")
-        return timeline_from_data(self.data["timeline"], self.doc, root=("timeline",))
+        return self.located(lambda doc: timeline_from_data(self.data["timeline"], doc, root=("timeline",)))
 
     def policy_name(self) -> str:
         name = self.field("policy", required=False) or "etiquette"
@@ -171,8 +197,8 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     async def check_(request: Request) -> dict:
         body = await _read(request)
         timeline = body.timeline()
-        action = planned_action_from_data(body.field("action"), body.doc, root=("action",))
-        check_action_refs(timeline, action, body.doc, root=("action",))
+        action = body.located(lambda doc: planned_action_from_data(body.field("action"), doc, root=("action",)))
+        body.located(lambda doc: check_action_refs(timeline, action, doc, root=("action",)))
         at = body.instant("at", required=False) or action.at
         if at is None:
             raise InputError(Problem("request.missing-field", "say when: `at` in the body or in the action",

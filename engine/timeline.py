@@ -390,7 +390,7 @@ def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = ())
     """
     if doc is None:
         doc = Document(data, "<timeline>")
-        located = False
+        located, root = False, ()  # ``root`` places ``data`` inside a document we do not have
     else:
         located = True
     if not isinstance(data, dict):

@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ _CLOCK_PRI = 65535
 _COMPARISONS = ("$lt", "$lte", "$gt", "$gte", "$neq")
 _PRESENCE = ("$ex", "$nex")
 _RESERVED_FACT_KEYS = ("id", "sid")
+_SCALARS = (str, int, float, bool)
 
 Scalar = Union[str, int, float, bool]
 Condition = dict[str, Any]
@@ -702,10 +704,10 @@ class Runtime:
         for i, f in enumerate(everything):
             doc = {k: v for k, v in f.items() if k != "sid"}
             doc["id"], doc[SENTINEL] = pool_ids[i], 1
-            try:
-                json.dumps(doc, ensure_ascii=False, allow_nan=False)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"fact {caller_ids[i]!r} is not JSON-serializable: {e}") from e
+            for key, value in doc.items():  # flat scalars only: cheaper than a trial json.dumps
+                if not isinstance(value, _SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
+                    raise ValueError(f"fact {caller_ids[i]!r}: attribute {key!r} must be a finite number, "
+                                     f"a string or a boolean, not {value!r}")
             docs.append(doc)
         return docs, _Evaluation(dict(zip(pool_ids, caller_ids)), rescue_id=pool_ids[-1])
 

@@ -176,10 +176,14 @@ class DurableBackend:
     def __init__(self) -> None:
         self._runtime = rt.Runtime()
         self._plans: dict[Program, tuple[_Plan, str]] = {}
+        self._recent: tuple[Program, tuple[_Plan, str]] | None = None
         self._lock = threading.Lock()
 
     def _prepared(self, program: Program) -> tuple[_Plan, str]:
         with self._lock:
+            recent = self._recent
+            if recent is not None and recent[0] is program:  # the usual case: hashing a Program is slow
+                return recent[1]
             found = self._plans.get(program)
             if found is None:
                 plan = _Plan(program)
@@ -187,6 +191,7 @@ class DurableBackend:
                 if len(self._plans) > 256:
                     self._plans.clear()  # rulesets stay registered (durable cannot drop them); plans are cheap
                 self._plans[program] = found
+            self._recent = (program, found)
             return found
 
     def run(self, program: Program, table: FactTable) -> list[Match]:
