@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from ..duration import Duration, parse_duration
+from ..errors import did_you_mean
 from ..ir import Meta, Selector
 from ..timeline import CANDIDATE_TYPES, CHANNELS, EMPLOYER_TYPES, EVENT_TYPES
 
@@ -74,8 +75,9 @@ class SelectorSpec(_Strict):
     def _known(cls, values: list[str]) -> list[str]:
         for v in values:
             if v not in EVENT_TYPES and v not in GROUPS:
-                raise ValueError(f"unknown event type `{v}`; expected an event type "
-                                 f"({', '.join(EVENT_TYPES)}) or a group ({', '.join(GROUPS)})")
+                hint = did_you_mean(v, [*EVENT_TYPES, *GROUPS]) or (
+                    f"; expected an event type ({', '.join(EVENT_TYPES)}) or a group ({', '.join(GROUPS)})")
+                raise ValueError(f"unknown event type `{v}`{hint}")
         return values
 
     def types(self) -> frozenset[str]:
