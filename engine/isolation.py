@@ -646,6 +646,15 @@ class IsolatedRunner:
         exc.__cause__ = RemoteTraceback(tb)
         return exc
 
+    def _retire(self, worker: _Worker) -> None:
+        """Ask ``worker`` to stop (without waiting) and queue it to be reaped after a grace period."""
+        try:
+            worker.conn.send_bytes(pickle.dumps(("stop",), protocol=_PICKLE_PROTOCOL))
+        except (OSError, EOFError, ValueError):
+            pass
+        self._close_conn(worker)
+        self._retiring.append((worker.process, time.monotonic() + self.stop_grace))
+
     def _maybe_recycle(self, worker: _Worker) -> None:
         reason = ""
         if self.max_calls is not None and worker.calls >= self.max_calls:
@@ -657,13 +666,7 @@ class IsolatedRunner:
             return
         self.stats.recycles += 1
         logger.info("recycling isolation worker pid %d for %s: %s", worker.pid, self.name, reason)
-        # Ask it to stop now (non-blocking); it is reaped before the next start.
-        try:
-            worker.conn.send_bytes(pickle.dumps(("stop",), protocol=_PICKLE_PROTOCOL))
-        except (OSError, EOFError, ValueError):
-            pass
-        self._close_conn(worker)
-        self._retiring.append((worker.process, time.monotonic() + self.stop_grace))
+        self._retire(worker)  # reaped before the next start
         self._worker = None
 
     def _ensure_worker(self) -> _Worker:
@@ -820,12 +823,7 @@ class IsolatedRunner:
             return
         worker, self._worker = self._worker, None
         if worker is not None:
-            try:
-                worker.conn.send_bytes(pickle.dumps(("stop",), protocol=_PICKLE_PROTOCOL))
-            except (OSError, EOFError, ValueError):
-                pass
-            self._close_conn(worker)
-            self._retiring.append((worker.process, time.monotonic() + self.stop_grace))
+            self._retire(worker)
         self._reap_retiring(block=True)
         _RUNNERS.discard(self)
 
