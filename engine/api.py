@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .backends import Backend, get_backend
+from .calendar import iso_utc
 from .errors import InputError, Problem
 from .facts import prepare_facts
 from .findings import Finding, build_findings
@@ -73,10 +74,6 @@ def resolve_engine(engine: "str | Backend", notices: list[str] | None = None) ->
     return engine.name if not isinstance(engine, str) else get_backend(engine, notices).name
 
 
-def _instant_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def audit(timeline: Timeline, policy: Policy, as_of: datetime, engine: "str | Backend" = "reference",
           notices: list[str] | None = None) -> AuditReport:
     """Findings of ``policy`` on ``timeline`` as of ``as_of`` (events after it are ignored).
@@ -93,5 +90,5 @@ def audit(timeline: Timeline, policy: Policy, as_of: datetime, engine: "str | Ba
     table = prepare_facts(cut, policy.program, as_of)
     matches = backend.run(policy.program, table)
     findings = build_findings(policy.program, table, matches, cut)
-    return AuditReport(as_of=_instant_iso(as_of), policy=policy.name, findings=findings, ignored=ignored,
+    return AuditReport(as_of=iso_utc(as_of), policy=policy.name, findings=findings, ignored=ignored,
                        engine=backend.name)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as _holidays
 
-__all__ = ["BusinessCalendar", "WEEKDAYS", "end_of_local_day", "check_region"]
+__all__ = ["BusinessCalendar", "WEEKDAYS", "end_of_local_day", "check_region", "iso_utc", "local_time"]
 
 UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -83,6 +83,16 @@ class BusinessCalendar:
         """The end of the ``business_days``-th business day after the whole of ``day``, in UTC."""
         last = self.business_day_after(day, business_days) if business_days > 0 else day
         return end_of_local_day(datetime.combine(last, time(12), tzinfo=ZoneInfo(self.zone)), self.zone)
+
+
+def iso_utc(instant: datetime | None) -> str | None:
+    """``instant`` as ISO 8601 in UTC with a ``Z`` (the form every JSON output uses)."""
+    return None if instant is None else instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local_time(instant: datetime, zone: str) -> str:
+    """``instant`` for people, in ``zone``: ``Tue 2026-03-03 10:00 EST``."""
+    return instant.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
 def end_of_local_day(instant: datetime, zone: str) -> datetime:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .api import audit
+from .calendar import iso_utc, local_time
 from .errors import InputError, Problem, did_you_mean
 from .facts import epoch, from_epoch, prepare_facts
 from .findings import Finding, human_type
@@ -94,14 +95,6 @@ class Agenda(BaseModel):
     as_of: str
     policy: str
     items: list[AgendaItem]
-
-
-def _local(value: datetime, zone: str) -> str:
-    return value.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def planned_action_from_data(data: Any, doc: Document | None = None, root: tuple = ()) -> PlannedAction:
@@ -224,7 +217,7 @@ def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetim
     denied = _denies(findings)
     earliest = _earliest(timeline, action, policy, when, engine, findings) if denied else None
     alternatives = _alternatives(timeline, action, policy, when, engine, findings, earliest) if denied else []
-    return CheckResult(decision="deny" if denied else "allow", at=_iso(when), earliest=_iso(earliest),
+    return CheckResult(decision="deny" if denied else "allow", at=iso_utc(when), earliest=iso_utc(earliest),
                        findings=findings, alternatives=alternatives, policy=policy.name)
 
 
@@ -284,10 +277,10 @@ def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, whe
         else:
             later = _earliest(timeline, other, policy, when, engine, caused)
             if later is not None:
-                out.append(Alternative(change={"channel": channel, "at": _iso(later)},
-                                       reason=f"send it by {channel.replace('_', ' ')} from {_local(later, zone)}"))
+                out.append(Alternative(change={"channel": channel, "at": iso_utc(later)},
+                                       reason=f"send it by {channel.replace('_', ' ')} from {local_time(later, zone)}"))
     if earliest is not None:
-        out.append(Alternative(change={"at": _iso(earliest)}, reason=f"wait until {_local(earliest, zone)}"))
+        out.append(Alternative(change={"at": iso_utc(earliest)}, reason=f"wait until {local_time(earliest, zone)}"))
     if len(action.to) > 1:
         for contact in action.to:
             single = action.model_copy(update={"to": [contact]})
@@ -316,7 +309,7 @@ def agenda(timeline: Timeline, policy: Policy, as_of: datetime, engine: str = "r
         rule = policy.rule(f.rule)
         what = " or ".join(sorted(human_type(t) for t in rule.expect.types()))
         whom = timeline.contact_name(f.contact) if f.contact else timeline.applications[f.application].company
-        when = _local(due, timeline.application_zone(f.application)) if due else "now"
+        when = local_time(due, timeline.application_zone(f.application)) if due else "now"
         how = f" by {channel.replace('_', ' ')}" if channel else ""
         message = (f"{what} to {whom}{how} was due {when} (after {f.events[0]}); it is late"
                    if overdue else f"{what} to {whom}{how} due by {when} (after {f.events[0]})")
@@ -325,7 +318,7 @@ def agenda(timeline: Timeline, policy: Policy, as_of: datetime, engine: str = "r
     items.extend(_inquiry_windows(timeline, policy, as_of, engine))
     items.extend(_prohibitions(timeline, policy))
     items.sort(key=lambda i: (i.application, i.due or "9999", i.kind, i.rule, i.contact or ""))
-    return Agenda(as_of=_iso(as_of), policy=policy.name, items=items)
+    return Agenda(as_of=iso_utc(as_of), policy=policy.name, items=items)
 
 
 def _inquiry_windows(timeline: Timeline, policy: Policy, as_of: datetime, engine: str) -> list[AgendaItem]:
@@ -356,7 +349,7 @@ def _inquiry_windows(timeline: Timeline, policy: Policy, as_of: datetime, engine
             message = f"a status inquiry to {name} at {application.company} by {channel} is allowed now{allowed}"
             due = result.at
         elif result.earliest:
-            opens = _local(datetime.fromisoformat(result.earliest.replace("Z", "+00:00")), zone)
+            opens = local_time(datetime.fromisoformat(result.earliest.replace("Z", "+00:00")), zone)
             message = f"a status inquiry to {name} at {application.company} by {channel} is allowed from {opens}{allowed}"
             due = result.earliest
         else:

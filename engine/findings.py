@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import string
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from .backends.base import Match
+from .calendar import iso_utc, local_time
 from .facts import FactTable, from_epoch
 from .ir import ChannelMismatch, Program
 from .timeline import Timeline
@@ -57,16 +57,6 @@ def human_type(event_type: str) -> str:
     return "thank-you" if event_type == "thank_you" else event_type.replace("_", " ")
 
 
-def _iso(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return from_epoch(seconds).isoformat().replace("+00:00", "Z")
-
-
-def _local(seconds: float, zone: str) -> str:
-    return from_epoch(seconds).astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
-
-
 class _Template(string.Formatter):
     def get_value(self, key, args, kwargs):  # unknown names were rejected when the policy loaded
         return kwargs.get(key, "{" + str(key) + "}")
@@ -99,12 +89,12 @@ def build_findings(program: Program, table: FactTable, matches: list[Match], tim
             "event": offender["id"], "events": ", ".join(cited), "first": cited[0],
             "type": human_type(offender["type"]), "channel": offender["channel"] or "an unstated channel",
             "preferred": preferred.replace("_", " "), "count": str(len(cited)),
-            "due": _local(m.due, timeline.application_zone(app)) if m.due is not None else "",
+            "due": local_time(from_epoch(m.due), timeline.application_zone(app)) if m.due is not None else "",
             **dict(node.meta.values),
         }
         message = _Template().format(node.meta.message, **fields)
         findings.append(Finding(rule=node.meta.rule, severity=node.meta.severity, category=node.meta.category,
-                                application=app, contact=party, events=cited, due=_iso(m.due),
+                                application=app, contact=party, events=cited, due=iso_utc(from_epoch(m.due)) if m.due is not None else None,
                                 message=message))
     return findings
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from ..decide import Agenda, CheckResult
 from ..timeline import Timeline
+from ._common import local
 
 
 def _local(iso: str | None, zone: str) -> str:
-    if not iso:
-        return "-"
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(zone)).strftime(
-        "%a %d %b %Y %H:%M %Z")
+    return local(iso, zone) if iso else "-"
 
 
 def render_check(result: CheckResult, timeline: Timeline, fmt: str) -> str:
