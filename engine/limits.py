@@ -1,0 +1,61 @@
+"""Limits on untrusted input: every file, request body and policy is assumed hostile.
+
+Each limit has a documented default (``docs/limits.md``) and, where it makes sense,
+a command-line option and a server setting. Exceeding a limit is a located input
+error with its own code (exit 2 / HTTP 413 or 422), never a crash, a stall or
+unbounded memory.
+
+========================  ===============================  =========================
+limit                     default                          error code
+========================  ===============================  =========================
+file / stdin size         16 MiB (``--max-bytes``)          ``input.too-large``
+request body size         2 MiB                            ``request.too-large``
+nesting depth             64 levels                        ``input.too-deep``
+expanded nodes (aliases)  1,000,000 nodes                  ``input.too-many-nodes``
+events per timeline       10,000 (``--max-events``)         ``timeline.too-many-events``
+instants                  years 1900 to 2199               ``*.invalid`` / ``input.out-of-range``
+durations                 up to 10 years (3,660 d, 2,600bd) ``*.invalid``
+server time budget        10 s per request                 ``request.over-budget`` (503)
+========================  ===============================  =========================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+__all__ = ["Limits", "DEFAULT_LIMITS", "MIN_YEAR", "MAX_YEAR", "MIN_INSTANT", "MAX_INSTANT",
+           "MAX_DURATION_SECONDS", "MAX_BUSINESS_DAYS", "MAX_BODY_BYTES", "TIME_BUDGET_SECONDS"]
+
+#: the years an instant may fall in: the time-zone and holiday libraries are exact there,
+#: and every instant plus any allowed duration stays representable
+MIN_YEAR, MAX_YEAR = 1900, 2199
+MIN_INSTANT = datetime(MIN_YEAR, 1, 1, tzinfo=timezone.utc)
+MAX_INSTANT = datetime(MAX_YEAR + 1, 1, 1, tzinfo=timezone.utc)
+
+#: the longest duration a policy or timeline may write: ten years
+MAX_DURATION_SECONDS = 3660 * 86400
+MAX_BUSINESS_DAYS = 2600
+
+#: request bodies larger than this are refused with 413
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+#: how long the server may spend on one request before it answers 503
+TIME_BUDGET_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The configurable limits on one document (file, stdin or request body)."""
+
+    #: bytes read at most (for pipes and devices too: at most this + 1 bytes are read)
+    max_bytes: int = 16 * 1024 * 1024
+    #: mappings and sequences nested deeper than this are refused
+    max_depth: int = 64
+    #: the document's size after alias expansion, in nodes
+    max_nodes: int = 1_000_000
+    #: events in one timeline
+    max_events: int = 10_000
+
+
+DEFAULT_LIMITS = Limits()
