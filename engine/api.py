@@ -14,7 +14,9 @@ from .errors import InputError, Problem
 from .facts import prepare_facts
 from .findings import Finding, build_findings
 from .policy import Policy, load_policy as _load_policy
-from .timeline import Timeline, load_timeline as _load_timeline, timeline_from_data
+from .duration import kind_of, shown
+from .timeline import (OutOfRange, Timeline, check_instant, load_timeline as _load_timeline, parse_timestamp,
+                       timeline_from_data)
 
 __all__ = ["AuditReport", "audit", "load_timeline", "load_policy", "parse_instant", "resolve_engine"]
 
@@ -58,15 +60,29 @@ def load_policy(name_or_path: str | os.PathLike[str] = "etiquette",
 
 
 def parse_instant(text: str, what: str = "instant") -> datetime:
-    """An aware instant from ISO 8601 text; a naive or malformed one is an input error."""
+    """An aware UTC instant from RFC 3339 text such as ``2026-03-12T09:00:00-05:00``.
+
+    The text (spaces around it are ignored) must be a full date and time with a UTC
+    offset (see :func:`engine.timeline.parse_timestamp`: no bare dates or years, week
+    dates, basic format or epoch seconds) and lie in the years 1900 to 2199
+    (:data:`engine.limits.MIN_INSTANT` <= t < :data:`engine.limits.MAX_INSTANT`).
+    Malformed text is ``input.bad-instant``, a missing offset ``input.naive-instant``,
+    an instant out of range ``input.out-of-range``; all raise :class:`InputError`.
+    """
+    if not isinstance(text, str):
+        raise InputError(Problem("input.bad-instant", f"{what} must be text such as `2026-03-12T09:00:00-05:00`, "
+                                 f"not {kind_of(text)}"))
+    stripped = text.strip(" \t\r\n")
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InputError(Problem("input.bad-instant", f"{what} `{text}` is not an ISO 8601 instant, "
-                                 "e.g. `2026-03-12T09:00:00-05:00`")) from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InputError(Problem("input.naive-instant", f"{what} `{text}` has no UTC offset; add one, e.g. `Z`"))
-    return value.astimezone(UTC)
+        value = parse_timestamp(stripped)
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InputError(Problem("input.naive-instant",
+                                     f"{what} `{shown(stripped)}` has no UTC offset; add one, e.g. `Z`"))
+        return check_instant(value, stripped)
+    except OutOfRange as exc:
+        raise InputError(Problem("input.out-of-range", f"{what} {exc}")) from None
+    except ValueError as exc:
+        raise InputError(Problem("input.bad-instant", f"{what} {exc}")) from None
 
 
 def resolve_engine(engine: "str | Backend", notices: list[str] | None = None) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .api import audit
 from .calendar import iso_utc, local_time
@@ -26,7 +26,8 @@ from .findings import Finding, human_type
 from .ir import Count, Flag, Follows, OutsideHours, Premature
 from .policy import Policy
 from .source import Document, dotted_path, pydantic_problems
-from .timeline import CANDIDATE_TYPES, CHANNELS, Outreach, Timeline
+from .timeline import (CANDIDATE_TYPES, CHANNELS, AwareTimestamp, OutOfRange, Outreach, Recipients, Text, Timeline,
+                       check_instant, text_problems)
 
 __all__ = ["PlannedAction", "Alternative", "CheckResult", "AgendaItem", "Agenda", "check", "agenda",
            "planned_action_from_data", "check_action_refs"]
@@ -41,28 +42,20 @@ Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 
 
 class PlannedAction(BaseModel):
-    """A candidate-side message the tracker is about to send (an event without an id)."""
+    """A candidate-side message the tracker is about to send (an event without an id).
+
+    Validated as strictly as a timeline's events: text is text (no NUL, no lone
+    surrogate), ``at`` is RFC 3339 text with a UTC offset in the years 1900 to 2199.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["thank_you", "status_inquiry", "feedback_request", "contact"]
-    to: list[str] | str = Field(min_length=1, description="Contact ids of the recipients (one id, or a list).")
+    to: Recipients = Field(min_length=1, description="Contact ids of the recipients (one id, or a list).")
     channel: Channel
-    application: str | None = None
-    body: str | None = None
-    at: datetime | None = Field(None, description="When it would be sent; `--at` overrides it.")
-
-    @field_validator("to", mode="before")
-    @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-            raise ValueError("`at` needs a UTC offset, e.g. `2026-03-12T09:00:00-05:00`")
-        return value.astimezone(UTC) if value is not None else None
+    application: Text | None = None
+    body: Text | None = None
+    at: AwareTimestamp | None = Field(None, description="When it would be sent; `--at` overrides it.")
 
 
 class Alternative(BaseModel):
@@ -105,6 +98,9 @@ def planned_action_from_data(data: Any, doc: Document | None = None, root: tuple
     located = doc is not None
     if not located:
         doc, root = Document(data, "<action>"), ()
+    problems = text_problems(data, doc if located else None, "action.invalid", root)
+    if problems:
+        raise InputError(problems)
     try:
         return PlannedAction.model_validate(data)
     except ValidationError as exc:
@@ -150,6 +146,15 @@ def _get(data: Any, path: tuple) -> Any:
 
 
 
+def _in_range(instant: datetime, what: str) -> datetime:
+    """``instant`` in UTC; outside the years 1900 to 2199 (the horizon added to it must
+    stay representable) it is an ``input.out-of-range`` error."""
+    try:
+        return check_instant(instant, instant.isoformat())
+    except OutOfRange as exc:
+        raise InputError(Problem("input.out-of-range", f"{what} {exc}")) from None
+
+
 def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[Timeline, str]:
     """The timeline with ``action`` at ``when``, after every event at or before ``when``
     (a message sent now comes after whatever is already recorded for now), and its id."""
@@ -159,8 +164,10 @@ def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[T
     while ident in timeline.by_id:
         n += 1
         ident = f"planned-{n}"
-    event = Outreach(id=ident, type=action.type, at=when, application=app, to=action.to, channel=action.channel,
-                     body=action.body)
+    # not validated again: the action was, and ``when`` may be a boundary past the last instant
+    # a timeline may hold (MAX_INSTANT), which is still far from overflowing
+    event = Outreach.model_construct(id=ident, type=action.type, at=when, application=app, to=list(action.to),
+                                     channel=action.channel, body=action.body)
     before = [e for e in timeline.events if e.at <= when]
     after = [e for e in timeline.events if e.at > when]
     return timeline.model_copy(update={"events": [*before, event, *after]}), ident
@@ -211,7 +218,7 @@ def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetim
         raise InputError(Problem("action.no-time", "say when the action would happen: `at` in the action or --at"))
     if when.tzinfo is None or when.utcoffset() is None:
         raise InputError(Problem("input.naive-instant", "`at` must be timezone-aware"))
-    when = when.astimezone(UTC)
+    when = _in_range(when, "`at`")
     timeline, _ = timeline.until(when)
     findings = _caused(timeline, action, policy, when, engine)
     denied = _denies(findings)
@@ -292,7 +299,9 @@ def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, whe
 
 def agenda(timeline: Timeline, policy: Policy, as_of: datetime, engine: str = "reference") -> Agenda:
     """What is due next as of ``as_of``: open obligations, inquiry windows, prohibitions."""
-    as_of = as_of.astimezone(UTC)
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise InputError(Problem("input.naive-instant", "`as_of` must be timezone-aware"))
+    as_of = _in_range(as_of, "`as_of`")
     timeline, _ = timeline.until(as_of)
     items: list[AgendaItem] = []
     kinds = {r.id: r.kind for r in policy.rules}

@@ -6,25 +6,38 @@ pydantic (unknown fields are errors), every timestamp is turned into a UTC insta
 (a timestamp without an offset takes the timeline's ``timezone``; without one it is
 an error) and events are sorted by (instant, id), so the order of the input never
 matters. ``docs/timeline-format.md`` documents every field.
+
+Values are strict, because a tracker's mistake must not turn into a silently wrong
+answer: a timestamp is RFC 3339 text (never a number, which pydantic would read as
+epoch seconds), a date is ``YYYY-MM-DD`` text, whole numbers are not booleans, text
+or floats, text is never coerced from another type, and no text may hold a NUL or a
+lone surrogate (which cannot be written out as UTF-8). Every instant lies in
+:data:`engine.limits.MIN_INSTANT` .. :data:`engine.limits.MAX_INSTANT` and every date
+in the years :data:`engine.limits.MIN_YEAR` .. :data:`engine.limits.MAX_YEAR`, so no
+arithmetic on them (end of a local day, a duration, business days) can overflow.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, Strict,
+                      ValidationError, ValidationInfo, WithJsonSchema, field_validator, model_validator)
 
 from .calendar import check_region, end_of_local_day
-from .duration import parse_duration
+from .duration import DURATION_PATTERN, kind_of, parse_duration, shown
 from .errors import InputError, Problem, did_you_mean
+from .limits import MAX_INSTANT, MAX_YEAR, MIN_INSTANT, MIN_YEAR
 from .source import Document, dotted_path, draft07_schema, load_document, pydantic_problems
 
 __all__ = ["Timeline", "Event", "Contact", "Application", "load_timeline", "timeline_from_data",
-           "CHANNELS", "CANDIDATE_TYPES", "EMPLOYER_TYPES", "EVENT_TYPES", "timeline_json_schema"]
+           "CHANNELS", "CANDIDATE_TYPES", "EMPLOYER_TYPES", "EVENT_TYPES", "timeline_json_schema",
+           "parse_timestamp", "check_instant", "OutOfRange", "text_problems", "Text", "Ids", "Recipients",
+           "Timestamp", "AwareTimestamp", "MAX_ROUND"]
 
 UTC = timezone.utc
 
@@ -39,28 +52,193 @@ EMPLOYER_TYPES = ("interview", "timetable", "preference", "employer_contact", "r
                   "do_not_contact")
 EVENT_TYPES = EMPLOYER_TYPES + CANDIDATE_TYPES + ("withdrawal",)
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: the highest interview ``round``: the durable backend compares numbers as doubles, so
+#: rounds beyond 2**53 would be told apart by one backend and not the other
+MAX_ROUND = 1000
+
+# -- strict scalars ------------------------------------------------------------------------------
+# ASCII digits only (``\d`` matches every script's digits); the same text, without ``^``/``$``,
+# is the JSON Schema ``pattern`` (ECMA 262 regexes: no named groups).
+_DATE_TEXT = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+_TIMESTAMP_TEXT = (_DATE_TEXT + r"[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?"
+                   r"([Zz]|[+-][0-9]{2}:[0-9]{2}(?::[0-9]{2})?)?")
+_DATE = re.compile(_DATE_TEXT)
+_TIMESTAMP = re.compile(_TIMESTAMP_TEXT)
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+_EXAMPLE = "`2026-03-02T10:00:00-05:00`"
 
 
-def _zone(value: str | None) -> str | None:
-    if value is None:
-        return None
+class OutOfRange(ValueError):
+    """An instant or date outside the years :data:`MIN_YEAR` to :data:`MAX_YEAR`."""
+
+
+def _check_year(year: int, text: str) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise OutOfRange(f"`{shown(text)}` is outside the years {MIN_YEAR} to {MAX_YEAR}")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """A datetime from RFC 3339 text: aware with an offset, naive without one.
+
+    ``YYYY-MM-DD``, then ``T``, ``t`` or a space, then ``HH:MM``, optional ``:SS`` and
+    fraction (up to 9 digits, kept to the microsecond), then optionally ``Z`` or
+    ``+HH:MM`` (``+HH:MM:SS`` too, which Python writes for old local mean times).
+    Nothing else: no surrounding spaces, no week dates, no basic format, no bare
+    year, no epoch seconds. The local year must be in range. Raise ``ValueError``
+    with a message for users.
+    """
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        if _DATE.fullmatch(text):
+            raise ValueError(f"`{text}` is a date without a time of day; write a timestamp such as {_EXAMPLE}")
+        raise ValueError(f"`{shown(text)}` is not an RFC 3339 timestamp such as {_EXAMPLE}")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    _check_year(int(year), text)
+    tz = None
+    if offset in ("Z", "z"):
+        tz = UTC
+    elif offset:
+        parts = [int(p) for p in offset[1:].split(":")] + [0]
+        if parts[0] > 23 or parts[1] > 59 or parts[2] > 59:
+            raise ValueError(f"`{text}` has an impossible UTC offset `{offset}`")
+        delta = timedelta(hours=parts[0], minutes=parts[1], seconds=parts[2])
+        tz = timezone(-delta if offset[0] == "-" else delta)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone `{value}`; use an IANA name such as `America/New_York`")
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro,
+                        tzinfo=tz)
+    except ValueError as exc:
+        raise ValueError(f"`{text}` is not a valid timestamp: {exc}") from None
+
+
+def check_instant(instant: datetime, text: str) -> datetime:
+    """``instant`` (aware) in UTC, if it lies in ``MIN_INSTANT <= t < MAX_INSTANT``; else :class:`OutOfRange`."""
+    _check_year(instant.year, text)  # before converting: a local year 9999 could overflow
+    utc = instant.astimezone(UTC)
+    if not MIN_INSTANT <= utc < MAX_INSTANT:
+        raise OutOfRange(f"`{shown(text)}` is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return utc
+
+
+def _instant(value: Any, zone: str | None, naive_hint: str | None) -> datetime:
+    """A UTC instant from RFC 3339 text or a datetime; a naive one is local time in ``zone``.
+
+    Without ``zone`` a naive one is an error; ``naive_hint`` says how to fix it (None:
+    the timeline's wording).
+    """
+    if isinstance(value, str):
+        text, parsed = value, parse_timestamp(value)
+    elif isinstance(value, datetime):
+        text, parsed = value.isoformat(), value
+    else:
+        raise ValueError(f"a timestamp must be text such as {_EXAMPLE}, not {kind_of(value)}")
+    if parsed.tzinfo is not None and parsed.utcoffset() is not None:
+        return check_instant(parsed, text)
+    if not zone:
+        if naive_hint is not None:
+            raise ValueError(naive_hint)
+        raise ValueError(f"timestamp `{parsed.isoformat()}` has no UTC offset and the timeline sets no "
+                         "`timezone`; write an offset such as `-05:00` or set `timezone:`")
+    _check_year(parsed.year, text)
+    return check_instant(_localize(parsed, zone), text)
+
+
+def _timeline_instant(value: Any, info: ValidationInfo) -> datetime:
+    return _instant(value, (info.context or {}).get("zone"), None)
+
+
+def _aware_instant(value: Any) -> datetime:
+    return _instant(value, None, f"`{shown(value) if isinstance(value, str) else value}` has no UTC offset; "
+                                 "write one, e.g. `2026-03-12T09:00:00-05:00`")
+
+
+def _date(value: Any) -> date:
+    """A date from ``YYYY-MM-DD`` text (or a ``date``, not a datetime) in the allowed years."""
+    if isinstance(value, str):
+        match = _DATE.fullmatch(value)
+        if match is None:
+            raise ValueError(f"`{shown(value)}` is not a date; write `YYYY-MM-DD`, e.g. `2026-03-09`")
+        _check_year(int(match.group(1)), value)
+        try:
+            return date(*(int(part) for part in match.groups()))
+        except ValueError as exc:
+            raise ValueError(f"`{value}` is not a valid date: {exc}") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        _check_year(value.year, value.isoformat())
+        return value
+    raise ValueError(f"a date must be text such as `2026-03-09`, not {kind_of(value)}")
+
+
+def _date_or_instant(value: Any, info: ValidationInfo) -> date | datetime:
+    if (isinstance(value, str) and _DATE.fullmatch(value)) or (isinstance(value, date)
+                                                               and not isinstance(value, datetime)):
+        return _date(value)
+    if not isinstance(value, (str, datetime)):
+        raise ValueError(f"`decision_by` must be a date such as `2026-03-09` or a timestamp such as {_EXAMPLE}, "
+                         f"not {kind_of(value)}")
+    return _timeline_instant(value, info)
+
+
+def _text(value: str) -> str:
+    if _BAD_CHARS.search(value):
+        raise ValueError(_bad_text(value))
     return value
 
 
-def _instant(value: datetime, info: ValidationInfo) -> datetime:
-    """A UTC instant from an aware datetime, or from a naive one in the timeline's zone."""
-    if value.tzinfo is not None and value.utcoffset() is not None:
-        return value.astimezone(UTC)
-    zone = (info.context or {}).get("zone")
-    if not zone:
-        raise ValueError(f"timestamp `{value.isoformat()}` has no UTC offset and the timeline sets no "
-                         "`timezone`; write an offset such as `-05:00` or set `timezone:`")
-    return _localize(value, zone).astimezone(UTC)
+def _bad_text(value: str) -> str:
+    what = "a NUL character" if "\x00" in value else "a lone surrogate (an unpaired UTF-16 escape)"
+    return f"text must not contain {what}: `{shown(value)}`"
+
+
+_TIMESTAMP_SCHEMA = {"type": "string", "pattern": f"^{_TIMESTAMP_TEXT}$"}
+_DATE_SCHEMA = {"type": "string", "format": "date", "pattern": f"^{_DATE_TEXT}$"}
+
+#: text: never coerced from another type (bytes, numbers), no NUL, no lone surrogate
+Text = Annotated[str, Strict(), AfterValidator(_text)]
+#: an instant from RFC 3339 text; without an offset, local time in the timeline's ``timezone``
+Timestamp = Annotated[datetime, PlainValidator(_timeline_instant), WithJsonSchema(_TIMESTAMP_SCHEMA)]
+#: an instant from RFC 3339 text with an offset
+AwareTimestamp = Annotated[datetime, PlainValidator(_aware_instant), WithJsonSchema(_TIMESTAMP_SCHEMA)]
+Day = Annotated[date, PlainValidator(_date), WithJsonSchema(_DATE_SCHEMA)]
+DayOrTimestamp = Annotated[Union[date, datetime], PlainValidator(_date_or_instant),
+                           WithJsonSchema({"anyOf": [_DATE_SCHEMA, _TIMESTAMP_SCHEMA]})]
+DurationText = Annotated[str, Strict(), WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN})]
+Ids = Annotated[list[Text], Strict()]
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise ValueError(f"write a contact id or a list of contact ids, not {kind_of(value)}")
+    return value
+
+
+#: one contact id, or a non-empty list of them; always a list once validated
+Recipients = Annotated[Ids, BeforeValidator(_listify), WithJsonSchema({"anyOf": [
+    {"type": "array", "items": {"type": "string"}, "minItems": 1}, {"type": "string"}]})]
+
+
+@lru_cache(maxsize=1)
+def _zones() -> dict[str, str]:
+    """The IANA zones this machine knows, by case-folded name (``localtime`` is the host's
+    own zone, not a name: it would make answers depend on the machine)."""
+    return {name.casefold(): name for name in available_timezones() if name not in ("localtime", "posixrules")}
+
+
+def _zone(value: str | None) -> str | None:
+    """``value`` if it names an IANA zone (never a directory, path or file of the zone database)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or _zones().get(value.casefold()) != value:
+        known = _zones().get(value.casefold()) if isinstance(value, str) else None
+        hint = f"; did you mean `{known}`?" if known else "; use an IANA name such as `America/New_York`"
+        raise ValueError(f"unknown time zone `{shown(str(value))}`{hint}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone `{shown(value)}`; use an IANA name such as `America/New_York`") from None
+    return value
 
 
 def _localize(naive: datetime, zone: str) -> datetime:
@@ -80,23 +258,24 @@ class _Model(BaseModel):
 
 
 class Contact(_Model):
-    name: str = Field(description="How the contact is named in messages.")
+    name: Text = Field(description="How the contact is named in messages.")
     role: Role = Field("interviewer", description="The contact's part in the hiring process.")
-    timezone: str | None = Field(None, description="IANA zone of the contact, for local-time rules.")
+    timezone: Text | None = Field(None, description="IANA zone of the contact, for local-time rules.")
     preferred_channel: Channel | None = Field(None, description="The channel the contact asked to be reached on.")
-    email: str | None = None
-    phone: str | None = None
+    email: Text | None = None
+    phone: Text | None = None
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
 
 
 class Application(_Model):
-    company: str
-    title: str | None = None
-    country: str | None = Field(None, description="ISO 3166 country code of the employer, for public holidays.")
-    subdivision: str | None = Field(None, description="State or province code, for regional holidays.")
-    timezone: str | None = Field(None, description="IANA zone of the employer (business days, end of day).")
-    closures: list[date] = Field(default_factory=list, description="Extra days the employer is closed.")
+    company: Text
+    title: Text | None = None
+    country: Text | None = Field(None, description="ISO 3166 country code of the employer, for public holidays.")
+    subdivision: Text | None = Field(None, description="State or province code, for regional holidays.")
+    timezone: Text | None = Field(None, description="IANA zone of the employer (business days, end of day).")
+    closures: Annotated[list[Day], Strict()] = Field(default_factory=list,
+                                                      description="Extra days the employer is closed.")
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
 
@@ -112,15 +291,11 @@ class Application(_Model):
 
 
 class _Event(_Model):
-    id: str = Field(min_length=1, description="Unique within the timeline; findings cite it.")
-    at: datetime = Field(description="When it happened: RFC 3339 with an offset, or local time in the timeline's zone.")
-    application: str | None = Field(None, description="Application id; may be omitted when there is only one.")
-    note: str | None = Field(None, description="Free text, ignored by rules.")
-
-    @field_validator("at", mode="after")
-    @classmethod
-    def _utc(cls, value: datetime, info: ValidationInfo) -> datetime:
-        return _instant(value, info)
+    id: Text = Field(min_length=1, description="Unique within the timeline; findings cite it.")
+    at: Timestamp = Field(description="When it happened: RFC 3339 with an offset, or local time in the timeline's "
+                                      "zone.")
+    application: Text | None = Field(None, description="Application id; may be omitted when there is only one.")
+    note: Text | None = Field(None, description="Free text, ignored by rules.")
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -134,14 +309,10 @@ class _Event(_Model):
 
 class Interview(_Event):
     type: Literal["interview"]
-    with_: list[str] = Field(default_factory=list, alias="with", description="Contact ids of the interviewers.")
-    ends_at: datetime | None = Field(None, description="When the interview ended; deadlines count from here.")
-    round: int | None = Field(None, ge=1)
-
-    @field_validator("ends_at", mode="after")
-    @classmethod
-    def _utc_end(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        return None if value is None else _instant(value, info)
+    with_: Ids = Field(default_factory=list, alias="with", description="Contact ids of the interviewers.")
+    ends_at: Timestamp | None = Field(None, description="When the interview ended; deadlines count from here.")
+    round: Annotated[int, Strict()] | None = Field(None, ge=1, le=MAX_ROUND,
+                                                   description="The interview round, for people only.")
 
     @model_validator(mode="after")
     def _order(self) -> "Interview":
@@ -156,31 +327,10 @@ class Interview(_Event):
 
 class Timetable(_Event):
     type: Literal["timetable"]
-    by: str | None = Field(None, description="Contact id of who gave the timetable.")
-    decision_by: date | datetime | None = Field(
+    by: Text | None = Field(None, description="Contact id of who gave the timetable.")
+    decision_by: DayOrTimestamp | None = Field(
         None, description="When they expect to decide: a date (end of that day, employer's zone) or a time.")
-    within: str | None = Field(None, description="Or: a duration from `at`, e.g. `2w` or `10bd`.")
-
-    @field_validator("decision_by", mode="before")
-    @classmethod
-    def _date_or_time(cls, value: Any) -> Any:
-        # only a date-only string is a date: pydantic would read a midnight datetime as a date
-        if isinstance(value, str):
-            text = value.strip()
-            if _DATE_ONLY.match(text):
-                return date.fromisoformat(text)
-            try:
-                return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
-                return value
-        return value
-
-    @field_validator("decision_by", mode="after")
-    @classmethod
-    def _utc_decision(cls, value: date | datetime | None, info: ValidationInfo) -> date | datetime | None:
-        if isinstance(value, datetime):
-            return _instant(value, info)
-        return value
+    within: DurationText | None = Field(None, description="Or: a duration from `at`, e.g. `2w` or `10bd`.")
 
     @field_validator("within")
     @classmethod
@@ -202,7 +352,7 @@ class Timetable(_Event):
 
 class Preference(_Event):
     type: Literal["preference"]
-    contact: str = Field(description="Contact id whose preference this is.")
+    contact: Text = Field(description="Contact id whose preference this is.")
     channel: Channel
 
     @property
@@ -212,7 +362,7 @@ class Preference(_Event):
 
 class EmployerContact(_Event):
     type: Literal["employer_contact"]
-    from_: str | None = Field(None, alias="from", description="Contact id of the sender.")
+    from_: Text | None = Field(None, alias="from", description="Contact id of the sender.")
     channel: Channel | None = None
 
     @property
@@ -222,7 +372,7 @@ class EmployerContact(_Event):
 
 class Decision(_Event):
     type: Literal["rejection", "offer"]
-    from_: str | None = Field(None, alias="from")
+    from_: Text | None = Field(None, alias="from")
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -231,8 +381,8 @@ class Decision(_Event):
 
 class DoNotContact(_Event):
     type: Literal["do_not_contact"]
-    contact: str | None = Field(None, description="Contact who must not be contacted; omitted = the whole company.")
-    by: str | None = None
+    contact: Text | None = Field(None, description="Contact who must not be contacted; omitted = the whole company.")
+    by: Text | None = None
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -241,14 +391,9 @@ class DoNotContact(_Event):
 
 class Outreach(_Event):
     type: Literal["thank_you", "status_inquiry", "feedback_request", "contact"]
-    to: list[str] | str = Field(min_length=1, description="Contact ids of the recipients (one id, or a list).")
+    to: Recipients = Field(min_length=1, description="Contact ids of the recipients (one id, or a list).")
     channel: Channel
-    body: str | None = Field(None, description="The message text, for content rules.")
-
-    @field_validator("to", mode="before")
-    @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    body: Text | None = Field(None, description="The message text, for content rules.")
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -274,11 +419,11 @@ Event = Annotated[Union[Interview, Timetable, Preference, EmployerContact, Decis
 class Timeline(_Model):
     """A candidate's follow-up history. ``events`` are sorted by (instant, id)."""
 
-    candidate: str | None = None
-    timezone: str | None = Field(None, description="Zone for timestamps written without an offset.")
-    contacts: dict[str, Contact] = Field(default_factory=dict)
-    applications: dict[str, Application] = Field(default_factory=dict)
-    events: list[Event] = Field(default_factory=list)
+    candidate: Text | None = None
+    timezone: Text | None = Field(None, description="Zone for timestamps written without an offset.")
+    contacts: dict[Text, Contact] = Field(default_factory=dict)
+    applications: dict[Text, Application] = Field(default_factory=dict)
+    events: Annotated[list[Event], Strict()] = Field(default_factory=list)
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
 
@@ -383,6 +528,42 @@ def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[
     return tl.model_copy(update={"events": ordered}), problems
 
 
+def text_problems(data: Any, doc: Document | None, code: str, root: tuple = ()) -> list[Problem]:
+    """A problem for every key and text in ``data`` that holds a NUL or a lone surrogate.
+
+    Checked before validation, because such text cannot be printed or encoded: error
+    messages that repeat an unknown field's name or a bad value would fail in turn.
+    Located in ``doc`` (``data`` sits at ``root`` in it) when given; paths escape the
+    offending characters. Shared containers (YAML aliases) are looked at once.
+    """
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    stack: list[tuple[tuple, Any]] = [((), data)]
+
+    def add(path: tuple, message: str, key: bool) -> None:
+        shown_path = tuple(shown(p, 60) if isinstance(p, str) else p for p in root + path)
+        where = doc.loc_of(root + path, key=key) if doc is not None else None
+        prefix = f"`{dotted_path(shown_path)}`: " if shown_path else ""
+        problems.append(Problem(code, prefix + message, where, path=dotted_path(shown_path)))
+
+    while stack and len(problems) < 50:
+        path, node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and _BAD_CHARS.search(key):
+                    add(path + (key,), "the key: " + _bad_text(key), True)
+                stack.append((path + (key,), value))
+        elif isinstance(node, list):
+            stack.extend((path + (i,), item) for i, item in enumerate(node))
+        elif isinstance(node, str) and _BAD_CHARS.search(node):
+            add(path, _bad_text(node), False)
+    return problems
+
+
 def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = ()) -> Timeline:
     """Validate already-parsed data (e.g. a JSON body); raise :class:`InputError`.
 
@@ -396,6 +577,9 @@ def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = ())
     if not isinstance(data, dict):
         raise InputError(Problem("timeline.not-a-mapping", "a timeline must be a mapping with `events`",
                                  doc.loc_of(root) if located else None))
+    problems = text_problems(data, doc if located else None, "timeline.invalid", root if located else ())
+    if problems:
+        raise InputError(problems)
     zone = data.get("timezone") if isinstance(data.get("timezone"), str) else None
     try:
         zone = _zone(zone)
