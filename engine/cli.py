@@ -15,6 +15,7 @@ from typing import Sequence
 from . import api
 from .backends import ENGINES
 from .errors import FollowupError, InputError, Problem
+from .report.escape import escape_text
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -122,7 +123,7 @@ def _audit(args: argparse.Namespace) -> int:
                            f"{', '.join(report.ignored)}")
         items.append(AuditItem(path, timeline, report))
     for line in dict.fromkeys(notices):
-        print(line, file=sys.stderr)
+        print(escape_text(line), file=sys.stderr)
     sys.stdout.write(render(args.format, items))
     return EXIT_VIOLATION if any(i.report.violations for i in items) else EXIT_OK
 
@@ -179,13 +180,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _policy(args: argparse.Namespace) -> int:
-    from .policy.show import diff_policies, show_effective
+    from .policy.show import diff_policies, show_effective, show_source
     if args.policy_command == "show":
         policy = api.load_policy(args.policy, args.policies)
-        if args.effective:
-            sys.stdout.write(show_effective(policy))
-        else:
-            sys.stdout.write(policy.files[-1].read_text(encoding="utf-8"))
+        sys.stdout.write(show_effective(policy) if args.effective else show_source(policy))
         return EXIT_OK
     if args.policy_command == "diff":
         a, b = api.load_policy(args.a, args.policies), api.load_policy(args.b, args.policies)
@@ -198,9 +196,7 @@ def _policy(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps(report.as_dict(), indent=2))
         else:
-            for problem in report.problems:
-                print(problem)
-            print(report.summary())
+            print("\n".join(report.lines()))
         return report.exit_code
     if args.policy_command == "test":
         from .policy.testing import render_text, run_tests
@@ -232,8 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "policy": _policy,
                 "schema": _schema, "doctor": _doctor}[args.command](args)
     except InputError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
+        for line in exc.lines():  # messages quote user input: escaped, one line each
+            print(escape_text(line), file=sys.stderr)
         return EXIT_INPUT
     except FollowupError as exc:
         print(f"followup: error: {exc}", file=sys.stderr)

@@ -26,6 +26,11 @@ code                            what it finds
 
 Only enabled rules are checked (a disabled rule cannot fire anyway); parameters
 count as used when any rule, enabled or not, refers to them.
+
+The text output (:meth:`LintReport.lines`) escapes every line with
+:func:`~engine.report.escape.escape_text`: messages quote user values (parameter
+names, ids, file names), which must not break a line or drive the terminal. The JSON
+output (:meth:`LintReport.as_dict`) is left to the JSON encoder.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any, Iterable, Iterator
 
 from ..duration import parse_duration
 from ..errors import InputError, Loc, Problem
+from ..report.escape import escape_text
 from ..rules._common import PLACEHOLDER, SelectorSpec
 from ..timeline import CANDIDATE_TYPES, EVENT_TYPES
 from .loader import Policy, find_policy, load_policy
@@ -407,6 +413,10 @@ class LintReport:
             return f"no problems in {files}"
         e, w = len(self.errors), len(self.warnings)
         return f"{e} error{'' if e == 1 else 's'}, {w} warning{'' if w == 1 else 's'} in {files}"
+
+    def lines(self) -> list[str]:
+        """The text output: one line per problem (``file:line:col: severity[code]: message``), then the summary."""
+        return [escape_text(str(p)) for p in self.problems] + [self.summary()]
 
     def as_dict(self) -> dict:
         return {"files": [display_path(os.fspath(f)) for f in self.files],

@@ -1,4 +1,13 @@
-"""Explaining policies: the effective policy with the origin of every value, and diffs in words."""
+"""Explaining policies: the effective policy with the origin of every value, and diffs in words.
+
+Policies are untrusted: every line printed here goes through
+:func:`~engine.report.escape.escape_text`, so a key, value, message or file name cannot
+break a line or reach the terminal as a control or bidi character. In
+``show --effective`` a string that needs escaping is written double-quoted, where the
+escapes (YAML's own such as ``\\n`` and ``\\e``, then ``\\u202e`` for what YAML would
+print raw) mean in YAML what they show. ``show`` without ``--effective`` prints the file
+as written, line by line, with the same escaping (a tab in it shows as ``\\t``).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +18,10 @@ import yaml
 
 from ..duration import Duration
 from ..errors import Loc
+from ..report.escape import escape_text
 from .loader import Policy
 
-__all__ = ["show_effective", "diff_policies"]
+__all__ = ["show_source", "show_effective", "diff_policies"]
 
 
 def _where(loc: Loc | None) -> str:
@@ -27,8 +37,20 @@ def _where(loc: Loc | None) -> str:
     return f"{name}:{loc.line}"
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes strings that need escaping double-quoted, on one line."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if escape_text(value) != value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def _scalar(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, allow_unicode=True).strip()
+    text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=10_000, allow_unicode=True).strip()
     return text[:-4].strip() if text.endswith("\n...") or text.endswith(" ...") else text.removesuffix("...").strip()
 
 
@@ -44,6 +66,7 @@ def show_effective(policy: Policy) -> str:
     width = 60
 
     def emit(text: str, origin: str) -> None:
+        text = escape_text(text)  # before padding, so that the origins line up
         lines.append(f"{text:<{width}} # {origin}" if origin else text)
 
     def param_origin(name: str) -> str:
@@ -80,7 +103,7 @@ def show_effective(policy: Policy) -> str:
     if params:
         lines.append("parameters:")
         for name, entry in params.items():
-            emit(f"  {name}: {_scalar(param_value(name))}", param_origin(name))
+            emit(f"  {_scalar(name)}: {_scalar(param_value(name))}", param_origin(name))
     if data.get("calendar"):
         lines.append("calendar:")
         for key, value in data["calendar"].items():
@@ -95,7 +118,13 @@ def show_effective(policy: Policy) -> str:
     if policy.files and len(policy.files) > 1:
         lines.append("")
         lines.append("# made from: " + " <- ".join(_where(Loc(str(p), 1)).rsplit(":", 1)[0] for p in policy.files))
-    return "\n".join(lines) + "\n"
+    return "\n".join(escape_text(line) for line in lines) + "\n"
+
+
+def show_source(policy: Policy) -> str:
+    """The policy's own file as written, each line escaped (a tab shows as ``\\t``)."""
+    text = policy.files[-1].read_text(encoding="utf-8")
+    return "\n".join(escape_text(line) for line in text.split("\n"))
 
 
 def _plain(value: Any) -> Any:
@@ -155,7 +184,7 @@ def diff_policies(a: Policy, b: Policy) -> list[str]:
     cal_a, cal_b = a.program.calendar, b.program.calendar
     if cal_a != cal_b:
         out.append(f"calendar: {_words(_calendar(cal_a))} in {a.name}, {_words(_calendar(cal_b))} in {b.name}")
-    return out
+    return [escape_text(line) for line in out]
 
 
 def _calendar(spec) -> dict:

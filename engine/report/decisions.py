@@ -1,10 +1,15 @@
-"""Rendering check decisions and agendas: text for people, JSON for programs."""
+"""Rendering check decisions and agendas: text for people, JSON for programs.
+
+Text lines go through :func:`~engine.report.escape.escape_text` as they are joined (user
+data cannot break a line or drive a terminal); JSON is left to the JSON encoder.
+"""
 
 from __future__ import annotations
 
 from ..decide import Agenda, CheckResult
 from ..timeline import Timeline
 from ._common import local
+from .escape import escape_text
 
 
 def _local(iso: str | None, zone: str) -> str:
@@ -25,7 +30,7 @@ def render_check(result: CheckResult, timeline: Timeline, fmt: str) -> str:
             lines.append("  earliest allowed: none; waiting alone will not make this message allowed")
     for alt in result.alternatives:
         lines.append(f"  instead: {alt.reason}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(escape_text(line) for line in lines) + "\n"
 
 
 def render_agenda(result: Agenda, timeline: Timeline, fmt: str) -> str:
@@ -43,4 +48,4 @@ def render_agenda(result: Agenda, timeline: Timeline, fmt: str) -> str:
         lines.append(f"    {item.kind:<15} {item.message}")
     if not result.items:
         lines.append("  nothing due")
-    return "\n".join(lines) + "\n"
+    return "\n".join(escape_text(line) for line in lines) + "\n"

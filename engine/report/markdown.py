@@ -1,15 +1,26 @@
-"""Markdown, for sharing with a candidate: a summary, then a table per application."""
+"""Markdown, for sharing with a candidate: a summary, then a table per application.
+
+User data (the candidate or file name, companies and titles, messages, event ids) goes
+through :func:`~engine.report.escape.escape_markdown` wherever it appears, headings
+included: control and invisible characters are shown escaped (``\\n``, ``\\x1b``,
+``\\u202e``), and ``\\ ` * _ < [ | & ~ # $`` get a backslash, so a value can neither
+end a table cell nor start markup, links or HTML. A message is user data as a whole:
+the policy's template is as untrusted as the names it fills in. Rule ids and policy
+names are shown as code spans and get only :func:`~engine.report.escape.escape_text`
+(the policy schema allows only letters, digits and ``_ . / -`` in them).
+"""
 
 from __future__ import annotations
 
 from . import AuditItem
 from ._common import application_title, by_application, counts, local
+from .escape import escape_markdown, escape_text
 
 _ICON = {"violation": "**violation**", "warning": "warning", "info": "info"}
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _ids(ids: list[str]) -> str:
+    return ", ".join(escape_markdown(i) for i in ids)
 
 
 def render(items: list[AuditItem]) -> str:
@@ -17,12 +28,13 @@ def render(items: list[AuditItem]) -> str:
     for item in items:
         tl, report = item.timeline, item.report
         zone = tl.timezone or "UTC"
-        out.append(f"## Follow-up review: {_cell(tl.candidate or item.label)}")
+        out.append(f"## Follow-up review: {escape_markdown(tl.candidate or item.label)}")
         out.append("")
-        out.append(f"Policy `{report.policy}`, as of {local(report.as_of, zone)}: {counts(report.findings)}.")
+        out.append(f"Policy `{escape_text(report.policy)}`, as of {local(report.as_of, zone)}: "
+                   f"{counts(report.findings)}.")
         for app, findings in by_application(tl, report.findings):
             out.append("")
-            out.append(f"### {_cell(application_title(tl, app))}")
+            out.append(f"### {escape_markdown(application_title(tl, app))}")
             out.append("")
             if not findings:
                 out.append("Nothing to flag.")
@@ -30,9 +42,10 @@ def render(items: list[AuditItem]) -> str:
             out.append("| | rule | what happened | events |")
             out.append("|---|---|---|---|")
             for f in findings:
-                out.append(f"| {_ICON[f.severity]} | `{f.rule}` | {_cell(f.message)} | {', '.join(f.events)} |")
+                out.append(f"| {_ICON[f.severity]} | `{escape_text(f.rule)}` | {escape_markdown(f.message)} "
+                           f"| {_ids(f.events)} |")
         if report.ignored:
             out.append("")
-            out.append(f"_Not evaluated (after the as-of time): {', '.join(report.ignored)}._")
+            out.append(f"_Not evaluated (after the as-of time): {_ids(report.ignored)}._")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -1,9 +1,14 @@
-"""Plain text for people: per timeline, per application, findings in time order."""
+"""Plain text for people: per timeline, per application, findings in time order.
+
+Every line goes through :func:`~engine.report.escape.escape_text` as it is joined, so
+no id, name or message can break a line or reach the terminal as a control character.
+"""
 
 from __future__ import annotations
 
 from . import AuditItem
 from ._common import SEVERITY_WORD, application_title, by_application, counts, local
+from .escape import escape_text
 
 
 def render(items: list[AuditItem]) -> str:
@@ -29,4 +34,4 @@ def render(items: list[AuditItem]) -> str:
             out.append("")
             out.append(f"  not evaluated (after the as-of time): {', '.join(report.ignored)}")
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return "\n".join(escape_text(line) for line in out).rstrip() + "\n"
