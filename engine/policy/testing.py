@@ -41,6 +41,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError, Loc, Problem, did_you_mean
+from ..report.escape import escape_text
 from ..source import Document, load_document, pydantic_problems
 from .lint import display_path, is_tests_file
 from .loader import Policy, find_policy, load_policy
@@ -561,7 +562,9 @@ def render_text(run: TestRun) -> str:
         summary += f", {invalid} not run (invalid)"
     for f in run.below_threshold():
         done, todo = f.coverage()
-        summary += (f"\ncoverage of {f.policy.name} is below {run.fail_under:g}%: "
-                    f"{len(done)}/{len(done) + len(todo)} rules exercised")
+        lines.append(summary)
+        summary = (f"coverage of {f.policy.name} is below {run.fail_under:g}%: "
+                   f"{len(done)}/{len(done) + len(todo)} rules exercised")
     lines.append(summary)
-    return "\n".join(lines) + "\n"
+    # case names, reasons and paths come from the user's files: one output line each, escaped
+    return "\n".join(escape_text(line) for line in lines) + "\n"

@@ -372,3 +372,22 @@ def test_every_rendered_text_report_line_maps_to_one_logical_line(candidate, com
         assert _bad_characters(out) == []
     rows = [line for line in hostile[1].splitlines() if line.startswith("| ")]
     assert len(rows) == 2 and all(_unescaped_pipes(row) == 5 for row in rows)
+
+
+def test_policy_test_output_escapes_case_names_from_the_tests_file(tmp_path, capsys):
+    """A case name with a newline cannot forge a PASS line in `followup policy test` output."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text("policy: p\nrules:\n  - {id: r, kind: word-limit, category: quality, max_words: 5,\n"
+                      "     subject: {type: thank_you}, message: 'too long'}\n", encoding="utf-8")
+    tests = tmp_path / "p.tests.yaml"
+    tests.write_text(
+        "policy: p.yaml\ntests:\n"
+        "  - name: \"fails\\n  PASS  forged \\e[32mgreen\"\n"
+        "    timeline: {applications: {a: {company: A}}, contacts: {c: {name: C}}, events: []}\n"
+        "    as_of: 2026-04-10T00:00:00Z\n"
+        "    expect: [{rule: r}]\n", encoding="utf-8")
+    code = main(["policy", "test", str(tests)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert not any(line.startswith("  PASS  forged") for line in out.splitlines()), out
+    assert "\\n  PASS  forged \\x1b[32mgreen" in out
