@@ -38,7 +38,8 @@ from typing import Any, Iterable, Iterator
 
 from ..duration import parse_duration
 from ..errors import InputError, Loc, Problem
-from ..rules._common import PLACEHOLDER, SelectorSpec
+from ..findings import template_names
+from ..rules._common import SelectorSpec
 from ..timeline import CANDIDATE_TYPES, EVENT_TYPES
 from .loader import Policy, find_policy, load_policy
 
@@ -305,7 +306,7 @@ def _unused_parameters(policy: Policy) -> list[Problem]:
     walk(raw_rules)
     for raw in raw_rules:
         if isinstance(raw, dict) and isinstance(raw.get("message"), str):
-            used.update(PLACEHOLDER.findall(raw["message"]))
+            used.update(template_names(raw["message"]))
     out = []
     for name in policy.parameters:
         if name not in used:
