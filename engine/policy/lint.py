@@ -1,7 +1,9 @@
 """``followup policy lint``: every problem of a policy at once, each with a stable code.
 
 A policy that does not load gets its load errors (``policy.*``, ``extends.*``,
-``yaml.*``, ``input.*``: the loader's codes). A policy that loads is checked for
+``yaml.*``, ``input.*``: the loader's codes). Loading checks everything an audit
+relies on (message templates, calendars, durations, value types), so a policy
+without lint errors cannot crash an audit. A policy that loads is checked for
 things it says but cannot do; each is a *warning* located at the value that causes
 it (through ``extends``: an inherited value points into the file that set it, a
 value written as ``$name`` points at the parameter's value):
