@@ -244,16 +244,14 @@ def policy_from_document(doc: Document) -> Policy:
                                     doc.loc_of(path + ("id",))))
             continue
         seen[rule.id] = i
-        at_message = (_at_parameters(doc, used) if used else doc).loc_of(path + ("message",))
-        bad = template_errors(rule.message)
-        for why in bad:
-            problems.append(Problem("policy.bad-template", f"message template: {why}", at_message))
         allowed = set(MESSAGE_FIELDS) | set(params) | {name for name, _ in human_values(rule)}
-        for name in dict.fromkeys(template_names(rule.message)):
-            if name not in allowed:
-                problems.append(Problem("policy.unknown-placeholder",
-                                        f"message names `{{{name}}}`, which is neither a finding field nor a "
-                                        f"parameter{did_you_mean(name, allowed)}", at_message))
+        found = [("policy.bad-template", f"message template: {why}") for why in template_errors(rule.message)]
+        found += [("policy.unknown-placeholder", f"message names `{{{name}}}`, which is neither a finding field "
+                   f"nor a parameter{did_you_mean(name, allowed)}")
+                  for name in dict.fromkeys(template_names(rule.message)) if name not in allowed]
+        if found:  # located at the message, or at the parameter that gave it
+            at_message = (_at_parameters(doc, used) if used else doc).loc_of(path + ("message",))
+            problems.extend(Problem(code, message, at_message) for code, message in found)
         rules.append(rule)
     if problems:
         raise InputError(problems)
