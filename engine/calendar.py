@@ -4,10 +4,17 @@ Public holidays come from the maintained ``holidays`` package, by ISO country co
 and optional subdivision (``US``/``CA``). Business-day arithmetic follows the usual
 rule for deadlines: the day of the trigger is not counted; ``T + N business days``
 is the same local time of day on the N-th business day after T's local date.
+
+The search for that day is bounded: it never goes past the last day of
+:data:`~engine.limits.MAX_YEAR`, and it gives up when more than :data:`MAX_DAYS_OFF`
+days in a row are days off (a calendar closed for over a year). Both are input
+errors (:class:`CalendarError`), never a crash or an endless loop.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -15,7 +22,14 @@ from zoneinfo import ZoneInfo
 
 import holidays as _holidays
 
-__all__ = ["BusinessCalendar", "WEEKDAYS", "end_of_local_day", "check_region", "iso_utc", "local_time"]
+from .errors import InputError, Problem
+from .limits import MAX_YEAR
+
+__all__ = ["BusinessCalendar", "CalendarError", "MAX_DAYS_OFF", "WEEKDAYS", "end_of_local_day", "check_region",
+           "iso_utc", "local_time"]
+
+#: the most days off in a row (weekend, holidays, closures) a business-day search passes over
+MAX_DAYS_OFF = 366
 
 UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,6 +49,12 @@ def check_region(country: str, subdivision: str | None) -> str | None:
             return f"country `{country}` has no subdivision `{subdivision}` in the holiday calendar"
         return f"no public-holiday calendar for country `{country}`"
     return None
+
+
+class CalendarError(InputError):
+    """A business-day count that cannot be done in a calendar: it has no business day for
+    over :data:`MAX_DAYS_OFF` days (``calendar.no-business-day``), or the count would end
+    after :data:`~engine.limits.MAX_YEAR` (``input.out-of-range``)."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +80,37 @@ class BusinessCalendar:
 
     @lru_cache(maxsize=4096)
     def business_day_after(self, day: date, business_days: int) -> date:
-        """The ``business_days``-th business day after ``day`` (``day`` itself not counted)."""
+        """The ``business_days``-th business day after ``day`` (``day`` itself not counted).
+
+        Raises :class:`CalendarError` when more than :data:`MAX_DAYS_OFF` days in a row
+        are off on the way, or when the day would fall after the year ``MAX_YEAR``.
+        The work is at most one pass over each year from ``day``'s to ``MAX_YEAR``
+        (each year's business days are listed once per calendar and then bisected).
+        """
+        if business_days <= 0:
+            return day
         remaining = business_days
-        for _ in range(business_days * 7 + 400):  # bounded: a calendar cannot close forever
-            day += timedelta(days=1)
-            if self.is_business_day(day):
-                remaining -= 1
-                if remaining == 0:
-                    return day
-        raise ValueError("no business day found within a year; check the calendar's closures")
+        last = day.toordinal()  # the last business day counted (at first, the start)
+        for year in range(day.year, MAX_YEAR + 1):
+            days, first = _business_days(self, year), _first_ordinal(year)
+            i = bisect_right(days, last - first) if year == day.year else 0
+            if i < len(days):
+                if first + days[i] - last - 1 > MAX_DAYS_OFF:
+                    break
+                if remaining <= len(days) - i:
+                    return date.fromordinal(first + days[i + remaining - 1])
+                remaining -= len(days) - i
+                last = first + days[-1]
+            elif _first_ordinal(year + 1) - 1 - last > MAX_DAYS_OFF:
+                break
+        else:
+            raise CalendarError(Problem(
+                "input.out-of-range", f"{business_days} business days after {day.isoformat()} end after "
+                f"{MAX_YEAR}, the last year an instant may fall in"))
+        off_from = date.fromordinal(last + 1).isoformat()
+        raise CalendarError(Problem(
+            "calendar.no-business-day", f"no business day for more than {MAX_DAYS_OFF} days from {off_from} "
+            "(weekend, public holidays and closures cover them all); check the calendar's closures"))
 
     def add(self, instant: datetime, business_days: int) -> datetime:
         """``instant`` plus ``business_days``: the same local time on that business day, in UTC."""
@@ -83,6 +125,18 @@ class BusinessCalendar:
         """The end of the ``business_days``-th business day after the whole of ``day``, in UTC."""
         last = self.business_day_after(day, business_days) if business_days > 0 else day
         return end_of_local_day(datetime.combine(last, time(12), tzinfo=ZoneInfo(self.zone)), self.zone)
+
+
+def _first_ordinal(year: int) -> int:
+    return date(year, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=1024)
+def _business_days(calendar: BusinessCalendar, year: int) -> array:
+    """The business days of ``year`` in ``calendar``, as sorted offsets from 1 January."""
+    first = date(year, 1, 1)
+    length = _first_ordinal(year + 1) - first.toordinal()  # year <= MAX_YEAR: year + 1 is a valid date
+    return array("H", (k for k in range(length) if calendar.is_business_day(first + timedelta(days=k))))
 
 
 def iso_utc(instant: datetime | None) -> str | None:

@@ -32,7 +32,8 @@ from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from .calendar import end_of_local_day
+from .calendar import CalendarError, end_of_local_day
+from .errors import Problem
 from .ir import OutsideHours, Phrases, Program, Selector, TimeRef, WordsOver
 from .timeline import Timeline
 
@@ -176,8 +177,12 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
             "ts": epoch(event.at), "round": rounds.get(app, 0), "body": _fingerprint(body),
             "words": len(body.split()) if body else 0, "one": 1,
         }
-        times = {f"t{k}": _time(ref, timeline, event, calendar) if event.type in timeref_types[ref] else 0.0
-                 for k, ref in enumerate(timerefs)}
+        try:
+            times = {f"t{k}": _time(ref, timeline, event, calendar) if event.type in timeref_types[ref] else 0.0
+                     for k, ref in enumerate(timerefs)}
+        except CalendarError as exc:  # say whose calendar and which event
+            raise CalendarError([Problem(p.code, f"application `{app}`, event `{event.id}`: {p.message}", p.loc,
+                                         path=p.path) for p in exc.problems]) from None
         for position, party in enumerate(event.parties or ("",)):
             contact = timeline.contacts.get(party) if party else None
             role = contact.role if contact else ""

@@ -7,8 +7,8 @@ citing the earliest facts — and renders the rule's message template.
 
 from __future__ import annotations
 
-import string
-from typing import Literal
+import re
+from typing import Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,7 +18,8 @@ from .facts import FactTable, from_epoch
 from .ir import ChannelMismatch, Program
 from .timeline import Timeline
 
-__all__ = ["Finding", "build_findings", "MESSAGE_FIELDS", "human_type"]
+__all__ = ["Finding", "build_findings", "MESSAGE_FIELDS", "human_type", "template_names", "template_errors",
+           "render_template"]
 
 Severity = Literal["violation", "warning", "info"]
 Category = Literal["overdue", "harassing", "off-channel", "premature", "missed", "quality", "tone"]
@@ -57,9 +58,73 @@ def human_type(event_type: str) -> str:
     return "thank-you" if event_type == "thank_you" else event_type.replace("_", " ")
 
 
-class _Template(string.Formatter):
-    def get_value(self, key, args, kwargs):  # unknown names were rejected when the policy loaded
-        return kwargs.get(key, "{" + str(key) + "}")
+# -- message templates ----------------------------------------------------------------------------
+#
+# A template is data, not a format string: ``{name}`` is replaced by a field's text and
+# ``{{``/``}}`` are literal braces. Nothing else is allowed (no format specs, conversions,
+# attributes or indexes), which the loader checks with :func:`template_errors`; rendering
+# is one regular-expression substitution that cannot fail.
+
+#: the tokens that mean something: a literal brace pair, or a placeholder
+_RENDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: the same, plus what a template may not contain: other ``{...}``, a lone ``{`` or ``}``
+_TOKENS = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|\{[^{}]*\}?|\}")
+
+
+def template_names(template: str) -> list[str]:
+    """The placeholder names ``template`` uses, in order (repeats included)."""
+    return [m.group(1) for m in _RENDER.finditer(template) if m.group(1)]
+
+
+def _why(token: str) -> str:
+    if token == "}":
+        return "a single `}`; write `}}` for a literal brace"
+    if not token.endswith("}"):
+        return f"`{_short(token)}` is not closed; write `{{{{` for a literal brace"
+    inner = token[1:-1]
+    if not inner.strip():
+        return "`{}` names nothing; write `{name}` with a field or parameter name"
+    for mark, what in (("!", "a conversion"), (":", "a format spec"), ("[", "an index"), (".", "an attribute")):
+        if mark in inner:
+            return f"`{_short(token)}` has {what}; placeholders are plain names such as `{{event}}`"
+    return f"`{_short(token)}` is not a placeholder; write a plain name such as `{{event}}`, or `{{{{` for a brace"
+
+
+def _short(text: str, width: int = 40) -> str:
+    text = " ".join(text.split())  # one line, whatever the template holds
+    return text if len(text) <= width else text[:width] + "..."
+
+
+#: bad tokens reported per template; the rest add nothing
+_MAX_TEMPLATE_ERRORS = 3
+
+
+def template_errors(template: str) -> list[str]:
+    """Why ``template`` is not a valid message template (a message per bad token, at most a few;
+    none when it is valid)."""
+    out = []
+    for m in _TOKENS.finditer(template):
+        if m.group(1) is None and m.group(0) not in ("{{", "}}"):
+            out.append(_why(m.group(0)))
+            if len(out) == _MAX_TEMPLATE_ERRORS:
+                break
+    return out
+
+
+def render_template(template: str, fields: Mapping[str, str]) -> str:
+    """``template`` with each ``{name}`` replaced by ``fields[name]`` and ``{{``/``}}`` by braces.
+
+    A name without a value, or any text a valid template cannot hold, is kept as
+    written: rendering never fails, and the result is the template plus the values put in.
+    """
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        value = fields.get(name)
+        return match.group(0) if value is None else str(value)
+
+    return _RENDER.sub(substitute, template)
 
 
 def build_findings(program: Program, table: FactTable, matches: list[Match], timeline: Timeline) -> list[Finding]:
@@ -92,7 +157,7 @@ def build_findings(program: Program, table: FactTable, matches: list[Match], tim
             "due": local_time(from_epoch(m.due), timeline.application_zone(app)) if m.due is not None else "",
             **dict(node.meta.values),
         }
-        message = _Template().format(node.meta.message, **fields)
+        message = render_template(node.meta.message, fields)
         findings.append(Finding(rule=node.meta.rule, severity=node.meta.severity, category=node.meta.category,
                                 application=app, contact=party, events=cited, due=iso_utc(from_epoch(m.due)) if m.due is not None else None,
                                 message=message))

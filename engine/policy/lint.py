@@ -1,7 +1,9 @@
 """``followup policy lint``: every problem of a policy at once, each with a stable code.
 
 A policy that does not load gets its load errors (``policy.*``, ``extends.*``,
-``yaml.*``, ``input.*``: the loader's codes). A policy that loads is checked for
+``yaml.*``, ``input.*``: the loader's codes). Loading checks everything an audit
+relies on (message templates, calendars, durations, value types), so a policy
+without lint errors cannot crash an audit. A policy that loads is checked for
 things it says but cannot do; each is a *warning* located at the value that causes
 it (through ``extends``: an inherited value points into the file that set it, a
 value written as ``$name`` points at the parameter's value):
@@ -43,8 +45,9 @@ from typing import Any, Iterable, Iterator
 
 from ..duration import parse_duration
 from ..errors import InputError, Loc, Problem
+from ..findings import template_names
 from ..report.escape import escape_text
-from ..rules._common import PLACEHOLDER, SelectorSpec
+from ..rules._common import SelectorSpec
 from ..timeline import CANDIDATE_TYPES, EVENT_TYPES
 from .loader import Policy, find_policy, load_policy
 
@@ -311,7 +314,7 @@ def _unused_parameters(policy: Policy) -> list[Problem]:
     walk(raw_rules)
     for raw in raw_rules:
         if isinstance(raw, dict) and isinstance(raw.get("message"), str):
-            used.update(PLACEHOLDER.findall(raw["message"]))
+            used.update(template_names(raw["message"]))
     out = []
     for name in policy.parameters:
         if name not in used:

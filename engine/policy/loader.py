@@ -15,17 +15,20 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, TypeAdapter,
+                      ValidationError)
 
+from ..calendar import MAX_DAYS_OFF
 from ..errors import InputError, Problem, did_you_mean
-from ..findings import MESSAGE_FIELDS
+from ..findings import MESSAGE_FIELDS, template_errors, template_names
 from ..ir import CalendarSpec, Program
+from ..limits import MAX_YEAR, MIN_YEAR
 from ..rules import REGISTRY
-from ..rules._common import PLACEHOLDER, RuleBase, human_values
+from ..rules._common import RuleBase, human_values
 from ..source import Document, dotted_path, draft07_schema, parse_document, pydantic_problems
 from .extends import resolve_document
 
@@ -46,10 +49,25 @@ class Parameter(_Strict):
     description: str | None = None
 
 
+def _date_text(value: Any) -> Any:
+    if isinstance(value, date) or (isinstance(value, str) and len(value) <= 32):
+        return value
+    raise ValueError(f"a closure is a date such as `2026-12-24`, not {type(value).__name__} `{str(value)[:40]}`")
+
+
+def _in_range(day: date) -> date:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"`{day.isoformat()}` is outside the years {MIN_YEAR} to {MAX_YEAR}")
+    return day
+
+
+Closure = Annotated[date, BeforeValidator(_date_text), AfterValidator(_in_range)]
+
+
 class CalendarModel(_Strict):
     weekend: list[Literal[WEEKDAY_NAMES]] = Field(default_factory=lambda: ["sat", "sun"])  # type: ignore[valid-type]
-    closures: list[date] = Field(default_factory=list, description="Days off for every employer.")
-    public_holidays: bool = Field(True, description="Count the employer country's public holidays as days off.")
+    closures: list[Closure] = Field(default_factory=list, description="Days off for every employer.")
+    public_holidays: StrictBool = Field(True, description="Count the employer country's public holidays as days off.")
 
 
 class PolicyFile(_Strict):
@@ -130,6 +148,47 @@ def _render(value: Any) -> str:
     return str(value)
 
 
+def _closed_runs(weekend: set[int], closures: list[date]):
+    """(first day, length, index of the closure in it) of every run of days off that has a closure in it.
+
+    Days off are the weekend days and the closures; each day is visited once.
+    """
+    closed = set(closures)
+    index = {}
+    for i, day in enumerate(closures):
+        index.setdefault(day, i)
+    one = timedelta(days=1)
+
+    def off(day: date) -> bool:
+        return day.weekday() in weekend or day in closed
+
+    covered: date | None = None
+    for day in sorted(closed):
+        if covered is not None and day <= covered:
+            continue
+        start = end = day
+        while off(start - one):  # only weekend days: an earlier closure would have reached this one
+            start -= one
+        while off(end + one):
+            end += one
+        covered = end
+        yield start, (end - start).days + 1, index[day]
+
+
+def _calendar_problems(calendar: CalendarModel, doc: Document) -> list[Problem]:
+    weekend = {WEEKDAY_NAMES.index(d) for d in calendar.weekend}
+    if len(weekend) == len(WEEKDAY_NAMES):
+        return [Problem("policy.no-business-day", "every day of the week is in `weekend`, so no day is a business "
+                        "day; leave at least one out", doc.loc_of(("calendar", "weekend")))]
+    for start, length, i in _closed_runs(weekend, calendar.closures):
+        if length > MAX_DAYS_OFF:
+            return [Problem("policy.no-business-day",
+                            f"closures and weekend leave no business day for {length} days from "
+                            f"`{start.isoformat()}`; at most {MAX_DAYS_OFF} days in a row may be off",
+                            doc.loc_of(("calendar", "closures", i)))]
+    return []
+
+
 def policy_from_document(doc: Document) -> Policy:
     problems: list[Problem] = []
     if not isinstance(doc.data, dict):
@@ -140,6 +199,7 @@ def policy_from_document(doc: Document) -> Policy:
     except ValidationError as exc:
         raise InputError(pydantic_problems(exc, doc, "policy")) from None
     params = {k: (v.value if isinstance(v, Parameter) else v) for k, v in top.parameters.items()}
+    problems.extend(_calendar_problems(top.calendar, doc))
     for name in params:
         if name in MESSAGE_FIELDS:
             problems.append(Problem("policy.reserved-parameter",
@@ -156,12 +216,17 @@ def policy_from_document(doc: Document) -> Policy:
         if len(problems) > before:
             continue  # an unknown parameter: validating the `$name` text would only repeat it
         kind = data.get("kind")
-        if kind not in REGISTRY:
+        if not isinstance(kind, str) or kind not in REGISTRY:
             where = doc.loc_of(path + ("kind",)) if "kind" in data else doc.loc_of(path)
-            hint = did_you_mean(str(kind), REGISTRY) or f"; kinds: {', '.join(REGISTRY)}"
-            msg = f"unknown rule kind `{kind}`{hint}" if kind is not None else \
-                f"rule needs a `kind`; kinds: {', '.join(REGISTRY)}"
-            problems.append(Problem("policy.unknown-kind", msg, where))
+            if kind is None:
+                problems.append(Problem("policy.unknown-kind", f"rule needs a `kind`; kinds: {', '.join(REGISTRY)}",
+                                        where))
+            elif not isinstance(kind, str):
+                problems.append(Problem("policy.invalid", f"`kind` must be text, one of: {', '.join(REGISTRY)}",
+                                        where))
+            else:
+                hint = did_you_mean(kind, REGISTRY) or f"; kinds: {', '.join(REGISTRY)}"
+                problems.append(Problem("policy.unknown-kind", f"unknown rule kind `{kind}`{hint}", where))
             continue
         try:
             rule = _RULE.validate_python(data)
@@ -180,11 +245,13 @@ def policy_from_document(doc: Document) -> Policy:
             continue
         seen[rule.id] = i
         allowed = set(MESSAGE_FIELDS) | set(params) | {name for name, _ in human_values(rule)}
-        for name in PLACEHOLDER.findall(rule.message):
-            if name not in allowed:
-                problems.append(Problem("policy.unknown-placeholder",
-                                        f"message names `{{{name}}}`, which is neither a finding field nor a "
-                                        f"parameter{did_you_mean(name, allowed)}", doc.loc_of(path + ("message",))))
+        found = [("policy.bad-template", f"message template: {why}") for why in template_errors(rule.message)]
+        found += [("policy.unknown-placeholder", f"message names `{{{name}}}`, which is neither a finding field "
+                   f"nor a parameter{did_you_mean(name, allowed)}")
+                  for name in dict.fromkeys(template_names(rule.message)) if name not in allowed]
+        if found:  # located at the message, or at the parameter that gave it
+            at_message = (_at_parameters(doc, used) if used else doc).loc_of(path + ("message",))
+            problems.extend(Problem(code, message, at_message) for code, message in found)
         rules.append(rule)
     if problems:
         raise InputError(problems)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictBool, StrictInt,
+                      WithJsonSchema, field_validator)
 
 from ..duration import Duration, parse_duration
 from ..errors import did_you_mean
 from ..ir import Meta, Selector
 from ..timeline import CANDIDATE_TYPES, CHANNELS, EMPLOYER_TYPES, EVENT_TYPES
 
-__all__ = ["RuleBase", "SelectorSpec", "DurationField", "ElapsedField", "GROUPS", "meta_of", "human_values"]
+__all__ = ["RuleBase", "SelectorSpec", "DurationField", "ElapsedField", "GROUPS", "meta_of", "human_values",
+           "StrictBool", "StrictInt", "known_types"]
 
 #: names that stand for several event types in a selector
 GROUPS = {
@@ -49,6 +50,16 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def known_types(values: list[str]) -> list[str]:
+    """``values`` if each is an event type or a group, else a ``ValueError`` with a suggestion."""
+    for v in values:
+        if v not in EVENT_TYPES and v not in GROUPS:
+            hint = did_you_mean(v, [*EVENT_TYPES, *GROUPS]) or (
+                f"; expected an event type ({', '.join(EVENT_TYPES)}) or a group ({', '.join(GROUPS)})")
+            raise ValueError(f"unknown event type `{v}`{hint}")
+    return values
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,12 +84,7 @@ class SelectorSpec(_Strict):
     @field_validator("type", "except_")
     @classmethod
     def _known(cls, values: list[str]) -> list[str]:
-        for v in values:
-            if v not in EVENT_TYPES and v not in GROUPS:
-                hint = did_you_mean(v, [*EVENT_TYPES, *GROUPS]) or (
-                    f"; expected an event type ({', '.join(EVENT_TYPES)}) or a group ({', '.join(GROUPS)})")
-                raise ValueError(f"unknown event type `{v}`{hint}")
-        return values
+        return known_types(values)
 
     def types(self) -> frozenset[str]:
         out: set[str] = set()
@@ -101,7 +107,7 @@ class RuleBase(_Strict):
     severity: Literal["violation", "warning", "info"] = "violation"
     category: Literal["overdue", "harassing", "off-channel", "premature", "missed", "quality", "tone"]
     message: str = Field(description="Finding text; may use {placeholders}, see the policy-language docs.")
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 def human_values(rule: BaseModel, exclude: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
@@ -131,5 +137,3 @@ def human_values(rule: BaseModel, exclude: tuple[str, ...] = ()) -> tuple[tuple[
 def meta_of(rule: RuleBase, loc=None, extra: tuple[tuple[str, str], ...] = ()) -> Meta:
     return Meta(rule.id, rule.severity, rule.category, rule.message, human_values(rule) + extra, loc)
 
-
-PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)\}(?!\})")

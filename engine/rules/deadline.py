@@ -39,7 +39,7 @@ from pydantic import Field, field_validator
 
 from ..duration import parse_duration
 from ..ir import Absence, TimeRef
-from ._common import RuleBase, SelectorSpec, meta_of
+from ._common import RuleBase, SelectorSpec, StrictBool, meta_of
 
 KIND = "deadline"
 
@@ -50,7 +50,7 @@ class Params(RuleBase):
     expect: SelectorSpec
     within: str
     from_: Literal["end", "at"] = Field("end", alias="from")
-    per_recipient: bool = False
+    per_recipient: StrictBool = False
     cancelled_by: SelectorSpec | None = None
 
     model_config = {"populate_by_name": True}

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..ir import Count, Follows, Selector
-from ._common import RuleBase, SelectorSpec, meta_of
+from ._common import RuleBase, SelectorSpec, StrictInt, known_types, meta_of
 
 KIND = "forbidden-after"
 
@@ -40,7 +40,13 @@ KIND = "forbidden-after"
 class Exception_(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: list[str] | str
-    max: int = Field(1, ge=0, le=20)
+    max: StrictInt = Field(1, ge=0, le=20)
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: list[str] | str) -> list[str] | str:
+        known_types([value] if isinstance(value, str) else value)
+        return value
 
     def types(self) -> frozenset[str]:
         return SelectorSpec(type=self.type).types()

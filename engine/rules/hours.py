@@ -32,7 +32,7 @@ from typing import Literal
 from pydantic import field_validator, model_validator
 
 from ..ir import Flag, OutsideHours
-from ._common import RuleBase, SelectorSpec, meta_of
+from ._common import RuleBase, SelectorSpec, StrictBool, meta_of
 
 KIND = "hours"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
@@ -43,7 +43,7 @@ class Params(RuleBase):
     subject: SelectorSpec
     start: str
     end: str
-    business_days: bool = True
+    business_days: StrictBool = True
 
     @field_validator("start", "end")
     @classmethod

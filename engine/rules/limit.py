@@ -33,7 +33,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..ir import Count
-from ._common import ElapsedField, RuleBase, SelectorSpec, meta_of
+from ._common import ElapsedField, RuleBase, SelectorSpec, StrictBool, StrictInt, meta_of
 
 KIND = "limit"
 
@@ -41,11 +41,11 @@ KIND = "limit"
 class Params(RuleBase):
     kind: Literal["limit"]
     subject: SelectorSpec
-    max: int = Field(ge=0, le=20)
+    max: StrictInt = Field(ge=0, le=20)
     window: ElapsedField | None = None
     reset_on: SelectorSpec | None = None
     after: SelectorSpec | None = None
-    per_recipient: bool = False
+    per_recipient: StrictBool = False
 
 
 def lower(rule: Params, loc=None) -> list:

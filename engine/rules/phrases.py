@@ -5,7 +5,7 @@ impatient wording in a status inquiry.
 
 Options:
   subject   selector of the messages checked
-  phrases   the phrases to flag
+  phrases   the phrases to flag (each with some text: an empty phrase would flag every message)
 
 Example:
 
@@ -22,9 +22,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from ..ir import Flag, Phrases
 from ._common import RuleBase, SelectorSpec, meta_of
@@ -32,10 +32,19 @@ from ._common import RuleBase, SelectorSpec, meta_of
 KIND = "phrases"
 
 
+def _has_text(phrase: str) -> str:
+    if not phrase.strip():
+        raise ValueError("an empty phrase is in every message, body or not; give each phrase some words")
+    return phrase
+
+
+Phrase = Annotated[str, AfterValidator(_has_text)]
+
+
 class Params(RuleBase):
     kind: Literal["phrases"]
     subject: SelectorSpec
-    phrases: list[str] = Field(min_length=1)
+    phrases: list[Phrase] = Field(min_length=1)
 
 
 def lower(rule: Params, loc=None) -> list:

@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..ir import Flag, WordsOver
-from ._common import RuleBase, SelectorSpec, meta_of
+from ._common import RuleBase, SelectorSpec, StrictInt, meta_of
 
 KIND = "word-limit"
 
@@ -32,7 +32,7 @@ KIND = "word-limit"
 class Params(RuleBase):
     kind: Literal["word-limit"]
     subject: SelectorSpec
-    max_words: int = Field(ge=1)
+    max_words: StrictInt = Field(ge=1)
 
 
 def lower(rule: Params, loc=None) -> list:
