@@ -174,9 +174,11 @@ def read_document(source: str | bytes | os.PathLike[str], name: str | None = Non
     elif isinstance(source, (bytes, bytearray)):
         _check_size(len(source), name, limits)
         text = _decode(bytes(source), name)
-    else:
-        text = os.fspath(source)
+    elif isinstance(source, str):
+        text = source
         _check_size(_size(text), name, limits)
+    else:
+        raise TypeError(f"read_document: with a name, the source is text (str or bytes), not {type(source).__name__}")
     return _parse(text, name, limits)
 
 
@@ -513,8 +515,8 @@ class _Builder:
                 raise _ParserTooDeep(exc.problem_mark.index, problem.loc) from None  # type: ignore[arg-type]
             raise InputError(problem) from None
         except yaml.reader.ReaderError as exc:
-            raise InputError(Problem("yaml.syntax", f"malformed YAML/JSON: {exc.reason} (character #x{exc.character:04X})",
-                                     self.byte_loc(exc.position))) from None
+            raise InputError(Problem("yaml.syntax", f"malformed YAML/JSON: {exc.reason} "
+                                     f"(character #x{exc.character:04X})", self.byte_loc(exc.position))) from None
         except yaml.YAMLError as exc:
             raise InputError(Problem("yaml.syntax", f"malformed YAML/JSON: {_one_line(str(exc))}",
                                      Loc(self.name))) from None
@@ -754,8 +756,9 @@ class _Builder:
             if digits[:2] in ("0b", "0x"):
                 digits = digits[2:]
             if len(digits) > MAX_INT_DIGITS:
-                self.problems.append(Problem("input.number-too-large", f"an integer of {len(digits)} digits is too "
-                                             f"large; the limit is {MAX_INT_DIGITS} digits", self.loc(event.start_mark)))
+                self.problems.append(Problem("input.number-too-large", f"an integer of {len(digits)} digits is "
+                                             f"too large; the limit is {MAX_INT_DIGITS} digits",
+                                             self.loc(event.start_mark)))
                 return _INVALID, tag
             try:
                 return _construct_int(value), tag

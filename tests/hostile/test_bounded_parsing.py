@@ -92,7 +92,8 @@ def test_a_billion_laughs_request_body_is_refused_with_422(client):
 
 def test_an_alias_inside_its_own_anchor_is_refused_not_followed():
     assert problems("a: &x [1, *x]\n") == [
-        "t.yaml:1:11: error[input.too-many-nodes]: alias `*x` is inside the node it stands for, which would expand forever"]
+        "t.yaml:1:11: error[input.too-many-nodes]: alias `*x` is inside the node it stands for, "
+        "which would expand forever"]
 
 
 def test_aliases_still_work_and_are_located_where_the_anchor_wrote_them():
@@ -212,7 +213,8 @@ def test_dash_reads_a_timeline_from_stdin_named_stdin_in_locations(monkeypatch, 
 def test_stdin_is_read_only_up_to_max_bytes(monkeypatch, capsys):
     _stdin(monkeypatch, b"# padding\n" * 1_000)
     assert main(["check", "-", "--action", "{}", "--at=2026-03-20T00:00:00Z", "--max-bytes", "5000"]) == 2
-    assert capsys.readouterr().err == "<stdin>: error[input.too-large]: the input is larger than the limit of 5000 bytes\n"
+    assert capsys.readouterr().err == \
+        "<stdin>: error[input.too-large]: the input is larger than the limit of 5000 bytes\n"
 
 
 def test_dev_stdin_fed_by_a_pipe_obeys_the_limit():
@@ -221,7 +223,8 @@ def test_dev_stdin_fed_by_a_pipe_obeys_the_limit():
     run = subprocess.run([sys.executable, "-m", "engine.cli", "agenda", "/dev/stdin", AS_OF, "--max-bytes", "1000"],
                          input=b"# padding\n" * 200, capture_output=True, env=env, cwd=ROOT, check=False)
     assert run.returncode == 2
-    assert run.stderr.decode() == "/dev/stdin: error[input.too-large]: the input is larger than the limit of 1000 bytes\n"
+    assert run.stderr.decode() == \
+        "/dev/stdin: error[input.too-large]: the input is larger than the limit of 1000 bytes\n"
 
 
 @pytest.mark.parametrize("argv, message", [
