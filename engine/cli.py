@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Sequence
 
 from . import api
 from .backends import ENGINES
 from .errors import FollowupError, InputError, Problem
+from .limits import DEFAULT_LIMITS, Limits
 from .report.escape import escape_text
+from .source import STDIN_NAME
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -23,6 +26,37 @@ EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other input error
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"`{text[:40]}` must be at least 1")
+    return value
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    """``--max-bytes`` and ``--max-events``: the limits on the documents read (docs/limits.md)."""
+    p.add_argument("--max-bytes", type=_positive, default=DEFAULT_LIMITS.max_bytes, metavar="N",
+                   help=f"read at most N bytes of each timeline or action file, stdin included "
+                        f"(default {DEFAULT_LIMITS.max_bytes})")
+    p.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
+                   help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return replace(DEFAULT_LIMITS, max_bytes=args.max_bytes, max_events=args.max_events)
+
+
+def _load_timeline(path: str, limits: Limits):
+    """A timeline file (``-``: stdin), read within ``limits``."""
+    from .source import read_document
+    from .timeline import timeline_from_data
+    doc = read_document(path, limits=limits)
+    return timeline_from_data(doc.data, doc, max_events=limits.max_events)
 
 
 def _add_engine(p: argparse.ArgumentParser) -> None:
@@ -35,14 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("audit", help="audit timelines: what was overdue, harassing, off-channel or premature")
-    a.add_argument("timelines", nargs="+", metavar="TIMELINE", help="timeline files (YAML or JSON)")
+    a.add_argument("timelines", nargs="+", metavar="TIMELINE", help="timeline files (YAML or JSON; - for stdin)")
     a.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
     a.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
     a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     _add_engine(a)
+    _add_limits(a)
 
     c = sub.add_parser("check", help="may the candidate send this now? if not, when, and how?")
-    c.add_argument("timeline", metavar="TIMELINE")
+    c.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
     c.add_argument("--action", required=True, metavar="JSON|@FILE",
                    help='the planned message as JSON, e.g. \'{"type": "status_inquiry", "to": "alice", '
                         '"channel": "email"}\', or @file.json / @file.yaml')
@@ -50,13 +85,15 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--policy", default="etiquette")
     c.add_argument("--format", choices=("text", "json"), default="text")
     _add_engine(c)
+    _add_limits(c)
 
     g = sub.add_parser("agenda", help="what is due next: thank-yous, inquiry windows, prohibitions")
-    g.add_argument("timeline", metavar="TIMELINE")
+    g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
     g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
     g.add_argument("--policy", default="etiquette")
     g.add_argument("--format", choices=("text", "json"), default="text")
     _add_engine(g)
+    _add_limits(g)
 
     v = sub.add_parser("serve", help="run the HTTP JSON API (FastAPI + uvicorn)")
     v.add_argument("--host", default="127.0.0.1")
@@ -103,9 +140,10 @@ def _audit(args: argparse.Namespace) -> int:
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     problems = []
     timelines = []
+    limits = _limits(args)
     for path in args.timelines:
         try:
-            timelines.append((path, api.load_timeline(path)))
+            timelines.append((STDIN_NAME if path == "-" else path, _load_timeline(path, limits)))
         except InputError as exc:
             problems.extend(exc.problems)
     try:
@@ -128,13 +166,13 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_VIOLATION if any(i.report.violations for i in items) else EXIT_OK
 
 
-def _action(text: str, timeline):
+def _action(text: str, timeline, limits: Limits = DEFAULT_LIMITS):
     from .decide import check_action_refs, planned_action_from_data
-    from .source import load_document, parse_document
+    from .source import read_document
     if text.startswith("@"):
-        doc = load_document(text[1:])
+        doc = read_document(text[1:], limits=limits)
     else:
-        doc = parse_document(text, "--action")
+        doc = read_document(text, "--action", limits)
     action = planned_action_from_data(doc.data, doc)
     check_action_refs(timeline, action, doc)
     return action
@@ -143,8 +181,9 @@ def _action(text: str, timeline):
 def _check(args: argparse.Namespace) -> int:
     from .decide import check
     from .report import decisions
-    timeline = api.load_timeline(args.timeline)
-    action = _action(args.action, timeline)
+    limits = _limits(args)
+    timeline = _load_timeline(args.timeline, limits)
+    action = _action(args.action, timeline, limits)
     policy = api.load_policy(args.policy)
     at = api.parse_instant(args.at, "--at") if args.at else (action.at or _now())
     notices: list[str] = []
@@ -158,7 +197,7 @@ def _check(args: argparse.Namespace) -> int:
 def _agenda(args: argparse.Namespace) -> int:
     from .decide import agenda
     from .report import decisions
-    timeline = api.load_timeline(args.timeline)
+    timeline = _load_timeline(args.timeline, _limits(args))
     policy = api.load_policy(args.policy)
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     notices: list[str] = []

@@ -12,6 +12,7 @@ file / stdin size         16 MiB (``--max-bytes``)          ``input.too-large``
 request body size         2 MiB                            ``request.too-large``
 nesting depth             64 levels                        ``input.too-deep``
 expanded nodes (aliases)  1,000,000 nodes                  ``input.too-many-nodes``
+integer literals          20 digits                        ``input.number-too-large``
 events per timeline       10,000 (``--max-events``)         ``timeline.too-many-events``
 instants                  years 1900 to 2199               ``*.invalid`` / ``input.out-of-range``
 durations                 up to 10 years (3,660 d, 2,600bd) ``*.invalid``
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "MIN_YEAR", "MAX_YEAR", "MIN_INSTANT", "MAX_INSTANT",
-           "MAX_DURATION_SECONDS", "MAX_BUSINESS_DAYS", "MAX_BODY_BYTES", "TIME_BUDGET_SECONDS"]
+           "MAX_DURATION_SECONDS", "MAX_BUSINESS_DAYS", "MAX_BODY_BYTES", "TIME_BUDGET_SECONDS",
+           "MAX_INT_DIGITS"]
 
 #: the years an instant may fall in: the time-zone and holiday libraries are exact there,
 #: and every instant plus any allowed duration stays representable
@@ -36,6 +38,11 @@ MAX_INSTANT = datetime(MAX_YEAR + 1, 1, 1, tzinfo=timezone.utc)
 #: the longest duration a policy or timeline may write: ten years
 MAX_DURATION_SECONDS = 3660 * 86400
 MAX_BUSINESS_DAYS = 2600
+
+#: integer literals with more digits than this (sign, ``_`` and a ``0x``/``0b`` prefix not
+#: counted) are refused: Python refuses to convert more than 4,300 digits anyway, and no
+#: field needs more than 20
+MAX_INT_DIGITS = 20
 
 #: request bodies larger than this are refused with 413
 MAX_BODY_BYTES = 2 * 1024 * 1024

@@ -21,7 +21,7 @@ from . import api
 from .decide import agenda, check, check_action_refs, planned_action_from_data
 from .errors import InputError, Problem
 from .policy.store import PolicyStore
-from .source import parse_document
+from .source import parse_document, read_document
 from .timeline import timeline_from_data
 
 __all__ = ["create_app", "MAX_BODY"]
@@ -67,11 +67,9 @@ class _Body:
 
     def __init__(self, text: str):
         self.text = text
-        self._doc: Any = None
-        try:
-            self.data = json.loads(text, object_pairs_hook=_strict_pairs)
-        except ValueError:
-            self.data = self.doc.data  # raises the located syntax error (or accepts YAML)
+        # json.loads where it gives what the located parse would; bounded depth, size, numbers
+        self._doc: Any = read_document(text, "request")
+        self.data = self._doc.data
         if not isinstance(self.data, dict):
             raise InputError(Problem("request.not-a-mapping", "the request body must be a JSON object",
                                      self.doc.loc_of(())))

@@ -564,11 +564,21 @@ def text_problems(data: Any, doc: Document | None, code: str, root: tuple = ()) 
     return problems
 
 
-def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = ()) -> Timeline:
+def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = (), *,
+                       max_events: int | None = None) -> Timeline:
     """Validate already-parsed data (e.g. a JSON body); raise :class:`InputError`.
 
     With ``doc``, problems are located in it; ``root`` is where ``data`` sits inside it.
+    More than ``max_events`` events (default: :attr:`engine.limits.Limits.max_events`)
+    are refused, located at ``events``, before any is validated.
     """
+    from .limits import DEFAULT_LIMITS
+    limit = DEFAULT_LIMITS.max_events if max_events is None else max_events
+    if isinstance(data, dict) and isinstance(data.get("events"), list) and len(data["events"]) > limit:
+        where = root + ("events",)
+        raise InputError(Problem("timeline.too-many-events", f"the timeline has {len(data['events'])} events; "
+                                 f"the limit is {limit}", doc.loc_of(where, key=True) if doc is not None else None,
+                                 path=dotted_path(where)))
     if doc is None:
         doc = Document(data, "<timeline>")
         located, root = False, ()  # ``root`` places ``data`` inside a document we do not have
