@@ -6,7 +6,8 @@ rule for deadlines: the day of the trigger is not counted; ``T + N business days
 is the same local time of day on the N-th business day after T's local date.
 
 The search for that day is bounded: it never goes past the last day of
-:data:`~engine.limits.MAX_YEAR`, and it gives up when more than :data:`MAX_DAYS_OFF`
+:data:`~engine.limits.CALENDAR_LAST_YEAR` (the last accepted year plus the longest accepted
+duration), and it gives up when more than :data:`MAX_DAYS_OFF`
 days in a row are days off (a calendar closed for over a year). Both are input
 errors (:class:`CalendarError`), never a crash or an endless loop.
 """
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 import holidays as _holidays
 
 from .errors import InputError, Problem
-from .limits import MAX_YEAR
+from .limits import CALENDAR_LAST_YEAR
 
 __all__ = ["BusinessCalendar", "CalendarError", "MAX_DAYS_OFF", "WEEKDAYS", "end_of_local_day", "check_region",
            "iso_utc", "local_time"]
@@ -54,7 +55,7 @@ def check_region(country: str, subdivision: str | None) -> str | None:
 class CalendarError(InputError):
     """A business-day count that cannot be done in a calendar: it has no business day for
     over :data:`MAX_DAYS_OFF` days (``calendar.no-business-day``), or the count would end
-    after :data:`~engine.limits.MAX_YEAR` (``input.out-of-range``)."""
+    after :data:`~engine.limits.CALENDAR_LAST_YEAR` (``input.out-of-range``)."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,15 @@ class BusinessCalendar:
         """The ``business_days``-th business day after ``day`` (``day`` itself not counted).
 
         Raises :class:`CalendarError` when more than :data:`MAX_DAYS_OFF` days in a row
-        are off on the way, or when the day would fall after the year ``MAX_YEAR``.
-        The work is at most one pass over each year from ``day``'s to ``MAX_YEAR``
+        are off on the way, or when the day would fall after ``CALENDAR_LAST_YEAR``.
+        The work is at most one pass over each year from ``day``'s to ``CALENDAR_LAST_YEAR``
         (each year's business days are listed once per calendar and then bisected).
         """
         if business_days <= 0:
             return day
         remaining = business_days
         last = day.toordinal()  # the last business day counted (at first, the start)
-        for year in range(day.year, MAX_YEAR + 1):
+        for year in range(day.year, CALENDAR_LAST_YEAR + 1):
             days, first = _business_days(self, year), _first_ordinal(year)
             i = bisect_right(days, last - first) if year == day.year else 0
             if i < len(days):
@@ -106,7 +107,7 @@ class BusinessCalendar:
         else:
             raise CalendarError(Problem(
                 "input.out-of-range", f"{business_days} business days after {day.isoformat()} end after "
-                f"{MAX_YEAR}, the last year an instant may fall in"))
+                f"{CALENDAR_LAST_YEAR}, the last year business days are counted in"))
         off_from = date.fromordinal(last + 1).isoformat()
         raise CalendarError(Problem(
             "calendar.no-business-day", f"no business day for more than {MAX_DAYS_OFF} days from {off_from} "
@@ -135,7 +136,7 @@ def _first_ordinal(year: int) -> int:
 def _business_days(calendar: BusinessCalendar, year: int) -> array:
     """The business days of ``year`` in ``calendar``, as sorted offsets from 1 January."""
     first = date(year, 1, 1)
-    length = _first_ordinal(year + 1) - first.toordinal()  # year <= MAX_YEAR: year + 1 is a valid date
+    length = _first_ordinal(year + 1) - first.toordinal()  # year <= CALENDAR_LAST_YEAR: year + 1 is a valid date
     return array("H", (k for k in range(length) if calendar.is_business_day(first + timedelta(days=k))))
 
 

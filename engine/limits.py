@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "MIN_YEAR", "MAX_YEAR", "MIN_INSTANT", "MAX_INSTANT",
-           "MAX_DURATION_SECONDS", "MAX_BUSINESS_DAYS", "MAX_BODY_BYTES", "TIME_BUDGET_SECONDS",
+           "CALENDAR_LAST_YEAR", "MAX_DURATION_SECONDS", "MAX_BUSINESS_DAYS", "MAX_BODY_BYTES", "TIME_BUDGET_SECONDS",
            "MAX_INT_DIGITS"]
 
 #: the years an instant may fall in: the time-zone and holiday libraries are exact there,
@@ -34,6 +34,10 @@ __all__ = ["Limits", "DEFAULT_LIMITS", "MIN_YEAR", "MAX_YEAR", "MIN_INSTANT", "M
 MIN_YEAR, MAX_YEAR = 1900, 2199
 MIN_INSTANT = datetime(MIN_YEAR, 1, 1, tzinfo=timezone.utc)
 MAX_INSTANT = datetime(MAX_YEAR + 1, 1, 1, tzinfo=timezone.utc)
+
+#: business-day arithmetic reaches this year, so that any accepted instant plus the longest
+#: accepted duration (and a year of closures on the way) can be computed
+CALENDAR_LAST_YEAR = MAX_YEAR + 12
 
 #: the longest duration a policy or timeline may write: ten years
 MAX_DURATION_SECONDS = 3660 * 86400

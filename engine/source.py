@@ -18,8 +18,10 @@ with :func:`read_document`, which
 
 The index from each value's path (``("events", 3, "at")``) to its :class:`~engine.errors.Loc`
 is built lazily, by a second, location-recording pass, only when :meth:`Document.loc_of`
-is asked for a location (that is, when there is an error to report). Both passes give the
-same data: the JSON path is taken only for texts on which ``json.loads`` and YAML agree.
+is asked for a location (that is, when there is an error to report). A text that
+``json.loads`` reads is JSON and has JSON's meaning (``1e5`` is a number, an escaped
+surrogate pair is one character); for such a text the YAML pass only gives locations. A
+YAML text is read by the YAML pass alone, so both passes give the same data.
 
 Scalars are built conservatively: timestamps stay strings (the timeline parser decides
 what a zone-less time means, never YAML), and only ``true``/``false`` are booleans, so a
@@ -93,7 +95,7 @@ class Document:
 
     def __init__(self, data: Any, name: str, values: dict[Path, Loc] | None = None,
                  keys: dict[Path, Loc] | None = None, *, text: str | None = None,
-                 limits: Limits = DEFAULT_LIMITS):
+                 limits: Limits = DEFAULT_LIMITS, json_text: bool = False):
         self.data = data
         self.name = name
         self._values = values
@@ -101,9 +103,34 @@ class Document:
         self._text = text
         self._limits = limits
         self._focused = False
+        #: read by json.loads; locations come from the YAML pass on ``_for_yaml(text)``
+        self._json = json_text
 
     def __repr__(self) -> str:
         return f"Document({self.name!r})"
+
+    def _yaml_path(self, path: Path) -> Path:
+        """``path`` (into JSON data) as the location pass spells it: a key that held an
+        escaped surrogate pair or a character YAML cannot read is written otherwise in the
+        text that pass reads, so keys are matched by position instead."""
+        try:
+            other = _build(self._text, self.name, self._limits, record=False).data if self._text else None
+        except InputError:
+            return path
+        node, mirror, out = self.data, other, []
+        for part in path:
+            if isinstance(node, dict) and isinstance(mirror, dict) and part in node and len(node) == len(mirror):
+                i = list(node).index(part)
+                key = list(mirror)[i]
+                out.append(key)
+                node, mirror = node[part], mirror[key]
+            elif isinstance(node, list) and isinstance(mirror, list) and isinstance(part, int) and part < len(node):
+                out.append(part)
+                node, mirror = node[part], (mirror[part] if part < len(mirror) else None)
+            else:
+                out.append(part)
+                node = mirror = None
+        return tuple(out)
 
     def _index(self) -> None:
         values: dict[Path, Loc] = {}
@@ -137,6 +164,8 @@ class Document:
         by the whole index, built once.
         """
         path = tuple(path)
+        if self._json and any(isinstance(p, str) and _KEY_MAY_DIFFER.search(p) for p in path):
+            path = self._yaml_path(path)
         if self._values is None and self._text is not None and not self._focused:
             self._focused = True
             found = _locate(self._text, self.name, self._limits, path, key)
@@ -275,79 +304,119 @@ def _parse(text: str, name: str, limits: Limits) -> Document:
     data = _json_fast(text, limits)
     if data is _FALLBACK:
         data = _build(text, name, limits, record=False).data
-    return Document(data, name, text=text, limits=limits)
+        return Document(data, name, text=text, limits=limits)
+    if isinstance(data, _Refused):
+        # json.loads read it, but it breaks a rule (a duplicate key, a huge number, a limit):
+        # the YAML pass, on the same text made readable to it, says where; where it cannot
+        # read the text, the problem is reported without a position
+        try:
+            _build(_for_yaml(text), name, limits, record=False)
+        except InputError as exc:
+            if any(p.code == data.code for p in exc.problems):
+                raise
+        raise InputError(Problem(data.code, data.message, Loc(name))) from None
+    return Document(data, name, text=_for_yaml(text), limits=limits, json_text=True)
 
 
 class _Fallback(Exception):
-    """The JSON fast path cannot promise YAML's answer: parse with the YAML path."""
+    """The JSON fast path cannot read the text: parse it as YAML."""
+
+
+class _Refused(Exception):
+    """The text is JSON that breaks a rule: the YAML pass locates the problem."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 _FALLBACK: Any = _Fallback
-#: raw characters on which ``json.loads`` and YAML may disagree, in a text json.loads
-#: accepts: tabs (YAML refuses some), DEL and C1 controls (YAML refuses them), NEL, LS and
-#: PS (line breaks to YAML), the byte-order mark, U+FFFE/U+FFFF and lone surrogates
-_JSON_UNSAFE = re.compile("[\t\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
-#: a surrogate escape: json.loads joins pairs, libyaml refuses them
-_JSON_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-#: a key whose ``:`` is on a later line: YAML's simple keys are one line
-_JSON_KEY_BREAK = re.compile(r"\n *:")
-_JSON_KEY_BREAK_CR = re.compile(r"\r[ \r\n]*:")
-#: a key far from its ``:``: YAML's simple keys are at most 1,024 characters long
-_JSON_KEY_SPACE = " " * 200 + ":"
-#: a JSON key longer than this (decoded; at most 6 characters each when written) may,
-#: with the spaces before its ``:``, break YAML's 1,024-character simple-key limit
-_JSON_MAX_KEY = 128
-#: the JSON numbers YAML reads as floats; YAML reads others (``1e5``, ``1.0e5``) as strings
-_YAML_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?\Z")
+#: a surrogate escape: json.loads joins pairs (``\ud83d\ude00`` is one emoji), libyaml refuses them
+_JSON_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+#: a key with such a character, or one beyond the BMP (maybe written as a surrogate
+#: pair), may read otherwise in the location pass
+_KEY_MAY_DIFFER = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd]|[\u2028\u2029\ufeff]")
+#: raw characters YAML refuses, or reads as a line break, that a JSON string may hold
+_YAML_UNREADABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
+
+
+def _for_yaml(text: str) -> str:
+    """A JSON text that libyaml can read with every value at the same line and column.
+
+    JSON is read with ``json.loads`` (its own semantics: ``1e5`` is a number, escaped
+    surrogate pairs are one character); only the locations come from the YAML pass. Two
+    things valid JSON may hold that libyaml refuses are replaced by text of the same
+    length: surrogate escapes (by ``\\u0058``), tabs (always whitespace in JSON: JSON
+    strings cannot hold a raw tab), and the raw characters YAML does not read or reads as
+    line breaks (DEL, C1 controls, NEL, LS, PS, BOM, noncharacters; JSON allows them
+    inside strings) by ``X``.
+    """
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    if "\\u" in text:
+        text = _JSON_SURROGATE.sub(r"\\u0058", text)
+    if not text.isascii() or "\x7f" in text:
+        text = _YAML_UNREADABLE.sub("X", text)
+    return text
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict:
     out = dict(pairs)
-    # duplicate keys (the YAML path says which, and where), or a long key
-    if len(out) != len(pairs) or (out and max(map(len, out)) > _JSON_MAX_KEY):
-        raise _Fallback
+    if len(out) != len(pairs):
+        seen: set = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _Refused("yaml.duplicate-key", f"duplicate key `{shown_key(key)}`")
     return out
 
 
+def shown_key(key: str) -> str:
+    return key if len(key) <= 60 and key.isprintable() else repr(key[:60])[1:-1]
+
+
 def _json_int(literal: str) -> int:
-    if len(literal) - literal.startswith("-") > MAX_INT_DIGITS:
-        raise _Fallback
+    digits = len(literal) - literal.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise _Refused("input.number-too-large",
+                       f"an integer of {digits} digits is too large; the limit is {MAX_INT_DIGITS} digits")
     return int(literal)
 
 
-def _json_float(literal: str) -> float | str:
-    if not _YAML_FLOAT.match(literal):
-        return literal
+def _json_float(literal: str) -> float:
     value = float(literal)
     if not math.isfinite(value):
-        raise _Fallback
+        raise _Refused("input.number-too-large", f"`{literal[:40]}` is beyond the range of a number")
     return value
 
 
+def _json_constant(literal: str) -> Any:
+    raise _Refused("input.not-a-number", f"`{literal}` is not a JSON number")
+
+
 def _json_fast(text: str, limits: Limits) -> Any:
-    """``text`` read by ``json.loads`` when that gives what YAML would, else ``_FALLBACK``."""
-    start = text.lstrip(" \r\n")[:1]
-    if start not in ("{", "[") or _JSON_KEY_SPACE in text or _JSON_KEY_BREAK.search(text) or (
-            "\r" in text and _JSON_KEY_BREAK_CR.search(text)):
-        return _FALLBACK
-    if text.isascii():  # json.loads refuses raw C0 controls in strings, so only these remain
-        if "\t" in text or "\x7f" in text:
-            return _FALLBACK
-    elif _JSON_UNSAFE.search(text):
-        return _FALLBACK
-    if "\\u" in text and _JSON_SURROGATE.search(text):
+    """``text`` read by ``json.loads`` when it is JSON; ``_FALLBACK`` when it is not (then
+    it is YAML, or malformed); a :class:`_Refused` when it is JSON that breaks a rule."""
+    start = text.lstrip(" \t\r\n")[:1]
+    if start not in ("{", "["):
         return _FALLBACK
     try:
         data = json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int,
-                          parse_float=_json_float, parse_constant=str)
-    except (ValueError, RecursionError, _Fallback):
+                          parse_float=_json_float, parse_constant=_json_constant)
+    except _Refused as exc:
+        try:  # refused on the way: is the whole text JSON at all, or YAML that began like JSON?
+            json.loads(text, parse_constant=float)
+        except (ValueError, RecursionError):
+            return _FALLBACK
+        return exc
+    except RecursionError:
+        return _Refused("input.too-deep", f"mappings and sequences are nested deeper than {limits.max_depth} levels")
+    except ValueError:
         return _FALLBACK
     # a JSON text nests at most as deep as it has brackets, and a text of n characters
     # has at most n // 2 + 1 nodes: only data that could break a limit is measured
     if text.count("[") + text.count("{") > limits.max_depth and not _shallow(data, limits.max_depth):
-        return _FALLBACK
+        return _Refused("input.too-deep", f"mappings and sequences are nested deeper than {limits.max_depth} levels")
     if len(text) // 2 + 1 > limits.max_nodes and _nodes(data) > limits.max_nodes:
-        return _FALLBACK
+        return _Refused("input.too-many-nodes", f"the document has more than {limits.max_nodes} nodes")
     return data
 
 

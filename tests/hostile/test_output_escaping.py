@@ -179,7 +179,11 @@ def test_tabs_and_line_separators_in_user_data_are_shown_escaped():
 
 
 def test_a_lone_surrogate_in_user_data_is_escaped_so_the_report_can_be_written():
-    out = _report("text", name="Al\ud800ice")
+    """Timelines refuse lone surrogates when read; a Timeline built in Python can still hold one."""
+    tl = _timeline()
+    tl = tl.model_copy(update={"contacts": {"alice": tl.contacts["alice"].model_copy(update={"name": "Al\ud800ice"})}})
+    report = audit(tl, policy_from_text(LIMIT_POLICY), AS_OF, engine="reference")
+    out = render("text", [AuditItem("t.yaml", tl, report)])
     assert "Al\\ud800ice" in out
     out.encode("utf-8")  # would raise UnicodeEncodeError with the raw surrogate
 
@@ -322,10 +326,12 @@ def test_cli_error_lines_quoting_user_input_stay_one_line(tmp_path, capsys):
 HOSTILE = ("\n\r\t\x0b\x0c\x00\x1b\x07\x7f\x85\x9b\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
            "\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u200e\u200f\u061c\ufeff\u00ad\U000e0041\ud800"
            "|*_`<[&~#$\\ ")
-_chars = st.one_of(st.sampled_from(HOSTILE), st.characters(exclude_characters="{}"))  # braces: template syntax
+# NUL and lone surrogates are refused when a timeline is read (test_strict_inputs.py), so they
+# cannot reach a report through one; the report's own handling of them is tested above
+_chars = st.one_of(st.sampled_from(HOSTILE), st.characters(exclude_characters="{}")).filter(
+    lambda c: c != "\x00" and not 0xD800 <= ord(c) <= 0xDFFF)  # braces: template syntax
 user_text = st.text(_chars, min_size=1, max_size=8)  # empty names and ids are a different story
-#: event ids: pydantic refuses a lone surrogate in them (in names it lets one through)
-id_text = st.text(_chars.filter(lambda c: not 0xD800 <= ord(c) <= 0xDFFF), min_size=1, max_size=8)
+id_text = user_text
 
 
 def _hostile_policy_with(literal: str):

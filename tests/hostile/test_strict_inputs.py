@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from engine import api
 from engine.cli import main
 from engine.decide import agenda, check, planned_action_from_data
+from engine.timeline import load_timeline
 from engine.duration import parse_duration
 from engine.errors import InputError
 from engine.limits import MAX_BUSINESS_DAYS, MAX_DURATION_SECONDS, MAX_INSTANT, MIN_INSTANT
@@ -413,10 +414,25 @@ def test_keys_with_lone_surrogates_or_nul_are_refused_printably(key):
 
 
 def test_a_lone_surrogate_in_yaml_is_located_at_its_value():
+    """YAML's own reader refuses a lone surrogate escape: a located syntax error at the escape."""
     text = 'events:\n  - {id: e1, type: withdrawal, at: 2026-03-02T10:00:00Z, note: "x\\ud800"}\n'
-    col = text.splitlines()[1].index('"x') + 1
-    assert located(text) == [f"t.yaml:2:{col}: error[timeline.invalid]: `events[0].note`: text must not contain a lone "
-                     "surrogate (an unpaired UTF-16 escape): `x\\ud800`"]
+    col = text.splitlines()[1].index("\\ud800") + 3  # libyaml points at the escape's digits
+    with pytest.raises(InputError) as info:
+        parse_document(text, "t.yaml")
+    assert info.value.lines() == [f"t.yaml:2:{col}: error[yaml.syntax]: malformed YAML/JSON: found invalid Unicode "
+                             "character escape code"]
+
+
+def test_a_lone_surrogate_in_json_is_located_at_its_value(tmp_path):
+    text = '{"events": [{"id": "e1", "type": "withdrawal", "at": "2026-03-02T10:00:00Z", "note": "x\\ud800"}]}'
+    path = tmp_path / "t.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_timeline(str(path))
+    col = text.index('"x') + 1
+    assert [str(p) for p in exc.value.problems] == [
+        f"{path}:1:{col}: error[timeline.invalid]: `events[0].note`: text must not contain a lone surrogate "
+        "(an unpaired UTF-16 escape): `x\\ud800`"]
 
 
 def test_http_lone_surrogate_in_a_body_is_422_not_500():
