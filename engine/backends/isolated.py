@@ -135,8 +135,10 @@ class WorkerPool:
                 result = runner.call((engine, args), timeout=remaining)
             except WorkerUnavailable as exc:
                 failure = exc
-            except BaseException:
+            except BaseException as exc:
                 self._release(runner, lost=runner.pid is None)
+                if self._closed:
+                    raise PoolClosed("the server is shutting down") from exc
                 raise
             else:
                 self._release(runner, lost=runner.pid is None)  # recycled after max_calls or its RSS
@@ -180,12 +182,17 @@ class WorkerPool:
     # -- internals ----------------------------------------------------------------------------
 
     def _acquire(self, budget: Budget) -> IsolatedRunner:
-        if self._closed:
-            raise PoolClosed("the server is shutting down")
-        try:
-            runner = self._idle.get(timeout=budget.remaining())
-        except queue.Empty:
-            self._over_budget(budget, f"all {self.size} workers were busy")
+        while True:  # in short waits, to notice that the pool was closed meanwhile
+            if self._closed:
+                raise PoolClosed("the server is shutting down")
+            remaining = budget.remaining()
+            if remaining <= 0:
+                self._over_budget(budget, f"all {self.size} workers were busy")
+            try:
+                runner = self._idle.get(timeout=min(remaining, 0.25))
+                break
+            except queue.Empty:
+                continue
         with self._lock:
             if self._closed:
                 self._idle.put(runner)

@@ -397,6 +397,27 @@ def test_isolated_backend_raises_over_budget_instead_of_an_unbounded_fallback_he
         backend.close()
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--time-budget", "0"], "--time-budget must be a positive number of seconds, not `0`"),
+    (["--time-budget", "nan"], "--time-budget must be a positive number of seconds, not `nan`"),
+    (["--time-budget", "soon"], "--time-budget must be a number of seconds, not `soon`"),
+    (["--workers", "0"], "--workers must be a whole number >= 1, not `0`"),
+    (["--workers", "two"], "--workers must be a whole number >= 1, not `two`"),
+])
+def test_serve_refuses_a_bad_time_budget_or_worker_count_in_one_line(args, message, capsys):
+    from engine.cli import main
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", *args])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_create_app_refuses_a_bad_time_budget():
+    with pytest.raises(ValueError, match="positive"):
+        create_app(engine="reference", workers=1, time_budget=-1)
+
+
 # --------------------------------------------------------------------------- 2. a live server
 
 
