@@ -59,6 +59,20 @@ def _load_timeline(path: str, limits: Limits):
     return timeline_from_data(doc.data, doc, max_events=limits.max_events)
 
 
+def _seconds(text: str) -> float:
+    from .budget import check_budget_seconds
+    try:
+        return check_budget_seconds(text, "--time-budget")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _workers(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be a whole number >= 1, not `{text}`")
+    return int(text)
+
+
 def _add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="rules engine: durable-rules where it loads, else the reference evaluator (default auto)")
@@ -99,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1")
     v.add_argument("--port", type=int, default=8080)
     v.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
+    v.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
+                   help="seconds a request may take before it is answered 503 (default 10)")
+    v.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="worker processes that evaluate requests (default: the number of cores)")
+    v.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
+                   help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
     _add_engine(v)
 
     pol = sub.add_parser("policy", help="inspect, compare, lint and test policies")
@@ -214,7 +234,10 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise InputError(Problem("serve.missing-dependency",
                                  f"the server needs FastAPI and uvicorn: pip install 'followup[server]' ({exc})"))
-    serve(args.host, args.port, args.policies, args.engine)
+    from .limits import TIME_BUDGET_SECONDS
+    budget = TIME_BUDGET_SECONDS if args.time_budget is None else args.time_budget
+    serve(args.host, args.port, args.policies, args.engine, time_budget=budget, workers=args.workers,
+          limits=replace(DEFAULT_LIMITS, max_events=args.max_events))
     return EXIT_OK
 
 

@@ -1,218 +1,442 @@
-"""``followup serve``: the HTTP JSON API, a thin adapter over :mod:`engine.api` and :mod:`engine.decide`.
+"""``followup serve``: the HTTP JSON API, a thin adapter over :mod:`engine.service`.
 
 Endpoints: ``POST /v1/audit``, ``POST /v1/check``, ``POST /v1/agenda`` (the timeline
-inline, a policy by name), ``GET /v1/policies``, ``GET /healthz``; OpenAPI at ``/docs``.
-Request bodies are read with the same location-aware parser as files, so a bad
-timeline is a 422 whose messages are located ``request:line:col`` in the body.
+inline, a policy by name), ``GET /v1/policies``, ``GET /healthz``; OpenAPI at
+``/openapi.json`` (Swagger UI at ``/docs``).
+
+* Request bodies must be JSON (``Content-Type: application/json``; anything else is
+  415 ``request.unsupported-media-type``), so a web page cannot post to a local server
+  with a CORS "simple request". They are read with the location-aware parser, so a
+  bad timeline is a 422 whose messages are located ``request:line:col`` in the body.
+* The event loop never parses or evaluates: each request body goes to a pool of
+  worker processes (:class:`~engine.backends.isolated.WorkerPool`, ``workers`` of
+  them, both engines), so ``/healthz`` answers while a long request runs and a crash
+  of the durable engine never takes the server down. Each request has a time budget
+  (``time_budget`` seconds): past it, the answer is 503 ``request.over-budget`` and the
+  worker busy with it is killed and replaced.
+* Every error, including FastAPI's own 404/405 and an unexpected exception (500 with a
+  problem id, logged with its traceback on the ``followup.server`` logger), has the
+  same JSON shape, ``{"errors": [...], "messages": [...]}``, and leaves the connection
+  usable.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
 import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import api
-from .decide import agenda, check, check_action_refs, planned_action_from_data
+from .backends.isolated import PoolClosed, WorkerPool, default_pool_size
+from .budget import Budget, OverBudget, check_budget_seconds
+from .decide import Agenda, CheckResult, PlannedAction
 from .errors import InputError, Problem
+from .findings import Finding
+from .isolation import WorkerUnavailable
+from .limits import DEFAULT_LIMITS, MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits
 from .policy.store import PolicyStore
-from .source import parse_document, read_document
-from .timeline import timeline_from_data
+from .service import PolicyRefs
+from .timeline import Timeline
 
-__all__ = ["create_app", "MAX_BODY"]
+__all__ = ["create_app", "serve", "MAX_BODY", "SHUTDOWN_GRACE"]
+
+logger = logging.getLogger("followup.server")
 
 #: request bodies larger than this are refused with 413
-MAX_BODY = 2 * 1024 * 1024
+MAX_BODY = MAX_BODY_BYTES
+#: on SIGTERM, requests still running after this many seconds are cancelled
+SHUTDOWN_GRACE = 3.0
+#: the worker function that answers request bodies
+WORKER_TARGET = "engine.service:run"
 
 
-class AuditBody(BaseModel):
-    timeline: dict[str, Any]
-    policy: str = "etiquette"
-    as_of: str
+# --------------------------------------------------------------------------- OpenAPI shapes
 
 
-class CheckBody(BaseModel):
-    timeline: dict[str, Any]
-    action: dict[str, Any]
-    policy: str = "etiquette"
-    at: str | None = None
+class Schemas:
+    """The request and response shapes, named as in the OpenAPI document's components.
+
+    The server does not bind request bodies to these models (the located parser in
+    :mod:`engine.service` reads them, so errors stay ``request:line:col``); they describe
+    what it accepts and answers.
+    """
+
+    class AuditRequest(BaseModel):
+        """What `POST /v1/audit` reads."""
+
+        model_config = ConfigDict(extra="forbid")
+        timeline: Timeline = Field(description="The candidate's timeline (format v1), inline.")
+        as_of: datetime = Field(description="Evaluate as of this instant (ISO 8601 with an offset, years "
+                                            "1900-2199); events after it are left out.")
+        policy: str = Field("etiquette", description="The name of a policy the server serves.")
+
+    class CheckRequest(BaseModel):
+        """What `POST /v1/check` reads. `at` (or the action's own `at`) is required."""
+
+        model_config = ConfigDict(extra="forbid")
+        timeline: Timeline = Field(description="The candidate's timeline (format v1), inline.")
+        action: PlannedAction = Field(description="The message the candidate is about to send.")
+        at: datetime | None = Field(None, description="When it would be sent (ISO 8601 with an offset); "
+                                                      "wins over the action's own `at`.")
+        policy: str = Field("etiquette", description="The name of a policy the server serves.")
+
+    class AgendaRequest(BaseModel):
+        """What `POST /v1/agenda` reads."""
+
+        model_config = ConfigDict(extra="forbid")
+        timeline: Timeline = Field(description="The candidate's timeline (format v1), inline.")
+        as_of: datetime = Field(description="The instant the agenda is for (ISO 8601 with an offset).")
+        policy: str = Field("etiquette", description="The name of a policy the server serves.")
+
+    class AuditReport(BaseModel):
+        """The findings contract: what `POST /v1/audit` answers (`AuditReport.contract()` in Python)."""
+
+        as_of: str = Field(description="The instant evaluated, ISO 8601 UTC (`Z`).")
+        policy: str = Field(description="The policy's name.")
+        findings: list[Finding] = Field(description="Every finding, in rule order.")
+
+    class Problem(BaseModel):
+        """One problem with a request: a stable code, a one-line message, where it is."""
+
+        code: str = Field(description="A stable dotted code, e.g. `timeline.invalid`.")
+        severity: Literal["error", "warning"] = Field(description="Always `error` in answers.")
+        message: str = Field(description="One line, lowercase; values from the request in backticks.")
+        file: str | None = Field(None, description="`request` when the problem is in the body (absent otherwise).")
+        line: int | None = Field(None, description="1-based line in the body.")
+        col: int | None = Field(None, description="1-based column in the body.")
+        path: str | None = Field(None, description="The field, e.g. `timeline.events[0].at`.")
+        id: str | None = Field(None, description="For `internal`: the problem id the server logged it under.")
+
+    class ErrorResponse(BaseModel):
+        """The answer to a request the service cannot answer (any 4xx or 5xx)."""
+
+        errors: list["Schemas.Problem"] = Field(description="One object per problem.")
+        messages: list[str] = Field(description="The same problems, one line each: `request:LINE:COL: "
+                                                "error[CODE]: MESSAGE`.")
+
+    class Health(BaseModel):
+        """`GET /healthz`: the server is up and names its engine."""
+
+        status: Literal["ok"]
+        engine: Literal["durable", "reference"] = Field(description="The rules engine evaluations use.")
+
+    class PolicyStatus(BaseModel):
+        """A policy the server knows."""
+
+        name: str = Field(description="The name requests use (`policy`).")
+        file: str = Field(description="The file it is loaded from.")
+        serving: bool = Field(description="Whether a version of it is in service.")
+        rules: list[str] = Field(description="The rule ids of the version in service.")
+        errors: list[str] = Field(description="The problems of its latest edit, one line each (empty if it loads).")
+
+    class PolicyList(BaseModel):
+        """`GET /v1/policies`."""
+
+        policies: list["Schemas.PolicyStatus"]
 
 
-class AgendaBody(BaseModel):
-    timeline: dict[str, Any]
-    policy: str = "etiquette"
-    as_of: str
+Schemas.ErrorResponse.model_rebuild()
+Schemas.PolicyList.model_rebuild()
+
+#: (model, JSON Schema mode) of every component
+_COMPONENTS = [
+    (Schemas.AuditRequest, "validation"), (Schemas.CheckRequest, "validation"), (Schemas.AgendaRequest, "validation"),
+    (Schemas.AuditReport, "serialization"), (CheckResult, "serialization"), (Agenda, "serialization"),
+    (Schemas.ErrorResponse, "serialization"), (Schemas.Health, "serialization"),
+    (Schemas.PolicyList, "serialization"),
+]
 
 
-def _error(status: int, problems: list[Problem]) -> JSONResponse:
-    return JSONResponse(status_code=status, content={
-        "errors": [p.as_dict() for p in problems], "messages": [str(p) for p in problems]})
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _strict_pairs(pairs: list) -> dict:
-    keys = [k for k, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("duplicate key")  # the located parser then says which, and where
-    return dict(pairs)
+def _json(name: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
 
 
-class _Body:
-    """A request body: read with ``json.loads`` (fast); read again with locations
-    (:func:`~engine.source.parse_document`) only when there is a problem to locate."""
+_ERRORS = {
+    413: _json("ErrorResponse", "The body is over 2 MiB (`request.too-large`)."),
+    415: _json("ErrorResponse", "The body is not `application/json` (`request.unsupported-media-type`)."),
+    422: _json("ErrorResponse", "The body, its timeline, action, instants or policy are invalid; "
+                                "each problem located `request:LINE:COL`."),
+    500: _json("ErrorResponse", "A bug (`internal`, with the problem id it is logged under)."),
+    503: _json("ErrorResponse", "Over the time budget (`request.over-budget`), or the server is "
+                                "shutting down or has no worker (`server.*`)."),
+}
 
-    def __init__(self, text: str):
-        self.text = text
-        # json.loads where it gives what the located parse would; bounded depth, size, numbers
-        self._doc: Any = read_document(text, "request")
-        self.data = self._doc.data
-        if not isinstance(self.data, dict):
-            raise InputError(Problem("request.not-a-mapping", "the request body must be a JSON object",
-                                     self.doc.loc_of(())))
 
-    @property
-    def doc(self):
-        if self._doc is None:
-            self._doc = parse_document(self.text, "request")
-        return self._doc
+def _post(request_model: str, answer: str, description: str) -> dict:
+    return {
+        "response_model": None,
+        "openapi_extra": {"requestBody": {"required": True, "content": {
+            "application/json": {"schema": _ref(request_model)}}}},
+        "responses": {200: _json(answer, description), **_ERRORS},
+    }
 
-    def located(self, build):
-        """``build(doc)`` without locations; on an input error, again with them for the messages."""
+
+# --------------------------------------------------------------------------- errors
+
+
+def _error(status: int, problems: list[Problem], headers: dict | None = None,
+           extra: dict | None = None) -> JSONResponse:
+    errors = [{**p.as_dict(), **(extra or {})} for p in problems]
+    return JSONResponse(status_code=status, headers=headers,
+                        content={"errors": errors, "messages": [str(p) for p in problems]})
+
+
+def _internal(problem_id: str) -> JSONResponse:
+    problem = Problem("internal", f"internal error, logged as problem `{problem_id}`; please report it")
+    return _error(500, [problem], extra={"id": problem_id})
+
+
+def _media_problem(content_type: str | None) -> Problem | None:
+    """Why a request with this Content-Type is refused (415), or ``None`` if it is JSON."""
+    code = "request.unsupported-media-type"
+    if not content_type:
+        return Problem(code, "the body must be JSON: send it with `Content-Type: application/json`")
+    media, _, params = content_type.partition(";")
+    media = media.strip()
+    if media.lower() != "application/json":
+        return Problem(code, f"the body must be JSON (`Content-Type: application/json`), not `{media[:100]}`")
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        value = value.strip().strip('"')
+        if key.strip().lower() == "charset" and value.lower() not in ("utf-8", "utf8"):
+            return Problem(code, f"the body must be UTF-8 JSON, not charset `{value[:40]}`")
+    return None
+
+
+class _Guard:
+    """Outermost (inside Starlette's error middleware): refuses bodies over the limit by
+    their Content-Length, and turns an unexpected exception into a logged 500 with a
+    problem id, so it never reaches the server's error middleware, which would close
+    the connection."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
+                response = _error(413, [Problem("request.too-large",
+                                                f"the body is {int(value)} bytes; the limit is {MAX_BODY}")])
+                await response(scope, receive, send)
+                return
+        started = False
+
+        async def send_tracked(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            return build(None)
-        except InputError:
-            return build(self.doc)
-
-    def field(self, name: str, required: bool = True) -> Any:
-        if name not in self.data:
-            if required:
-                raise InputError(Problem("request.missing-field", f"missing required field `{name}`",
-                                         self.doc.loc_of(())))
-            return None
-        return self.data[name]
-
-    def instant(self, name: str, required: bool = True) -> datetime | None:
-        value = self.field(name, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise InputError(Problem("request.invalid", f"`{name}` must be an ISO 8601 string",
-                                     self.doc.loc_of((name,))))
-        try:
-            return api.parse_instant(value, f"`{name}`")
-        except InputError as exc:
-            raise InputError([Problem(p.code, p.message, self.doc.loc_of((name,))) for p in exc.problems]) from None
-
-    def timeline(self):
-        self.field("timeline")
-        return self.located(lambda doc: timeline_from_data(self.data["timeline"], doc, root=("timeline",)))
-
-    def policy_name(self) -> str:
-        name = self.field("policy", required=False) or "etiquette"
-        if not isinstance(name, str):
-            raise InputError(Problem("request.invalid", "`policy` must be a policy name",
-                                     self.doc.loc_of(("policy",))))
-        return name
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            problem_id = str(uuid.uuid4())
+            logger.error("internal error, problem %s, in %s %s", problem_id, scope.get("method"),
+                         scope.get("path"), exc_info=exc)
+            if not started:
+                await _internal(problem_id)(scope, receive, send)
 
 
-def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str = "auto",
-               worker_timeout: float = 10.0) -> FastAPI:
+class _TooLarge(Exception):
+    pass
+
+
+class _Unsupported(Exception):
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+# --------------------------------------------------------------------------- the application
+
+
+def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str = "auto", *,
+               time_budget: float = TIME_BUDGET_SECONDS, workers: int | None = None,
+               max_calls: int = 5000, max_rss_mb: float = 512.0, limits: Limits = DEFAULT_LIMITS) -> FastAPI:
     """The application; ``policies_dir`` adds an agency's policies to the shipped ones.
 
-    With the durable engine, evaluations run in a crash-isolated worker process
-    (:class:`~engine.backends.isolated.IsolatedBackend`), so no request can take the
-    server down.
+    Every request body is answered in one of ``workers`` worker processes (default: the
+    number of cores), within ``time_budget`` seconds (default
+    :data:`engine.limits.TIME_BUDGET_SECONDS`). The workers start with the application
+    (its lifespan) and stop with it; ``max_calls`` and ``max_rss_mb`` recycle them.
+    ``limits`` bounds each body (its ``max_events`` is the events limit per timeline; the
+    body size limit is :data:`MAX_BODY`).
     """
+    time_budget = check_budget_seconds(time_budget, "the time budget")
+    workers = default_pool_size() if workers is None else workers
     store = PolicyStore(policies_dir)
+    refs = PolicyRefs(store)
     notices: list[str] = []
     engine_name = api.resolve_engine(engine, notices)
-    backend: Any = engine_name
-    if engine_name == "durable":
-        from .backends.isolated import IsolatedBackend
-        backend = IsolatedBackend(timeout=worker_timeout)
-    app = FastAPI(title="followup", version="1",
-                  description="Follow-up etiquette checks for job-application trackers.")
+    for notice in notices:
+        logger.info("%s", notice)
+    pool = WorkerPool(WORKER_TARGET, workers, max_calls=max_calls, max_rss_mb=max_rss_mb,
+                      initializer="engine.service:warm_up")
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="followup-request")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, pool.start)
+        try:
+            yield
+        finally:
+            await loop.run_in_executor(None, pool.close)
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="followup", version="1", lifespan=lifespan,
+                  description="Follow-up etiquette checks for job-application trackers: audit a candidate's "
+                              "timeline, decide whether a planned message may be sent now, list what is due. "
+                              "Request bodies are JSON; every error answer has the same shape "
+                              "(`ErrorResponse`).")
     app.state.store = store
     app.state.engine = engine_name
-    app.state.backend = backend
-
-    @app.middleware("http")
-    async def _limit(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY:
-            return _error(413, [Problem("request.too-large", f"the body is {length} bytes; the limit is {MAX_BODY}")])
-        return await call_next(request)
-
-    async def _read(request: Request) -> _Body:
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_BODY:
-                raise _TooLarge()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError(Problem("request.encoding", "the body is not UTF-8")) from None
-        return _Body(text)
+    app.state.pool = pool
+    app.state.time_budget = time_budget
+    app.add_middleware(_Guard)
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, exc: InputError):
         return _error(422, exc.problems)
 
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception):
-        return _error(500, [Problem("internal", f"{type(exc).__name__}: {exc}")])
-
-    class _TooLarge(Exception):
-        pass
-
     @app.exception_handler(_TooLarge)
     async def _too_large(request: Request, exc: _TooLarge):
         return _error(413, [Problem("request.too-large", f"the body is over {MAX_BODY} bytes")])
 
-    @app.get("/healthz")
-    def healthz() -> dict:
-        return {"status": "ok", "engine": engine_name}
+    @app.exception_handler(OverBudget)
+    async def _over_budget(request: Request, exc: OverBudget):
+        return _error(503, [exc.problem])
 
-    @app.get("/v1/policies")
-    def policies() -> dict:
-        return {"policies": store.status()}
+    @app.exception_handler(PoolClosed)
+    async def _closing(request: Request, exc: PoolClosed):
+        return _error(503, [Problem("server.shutting-down", "the server is shutting down; try again")])
 
-    @app.post("/v1/audit", openapi_extra={"requestBody": {"content": {"application/json": {
-        "schema": AuditBody.model_json_schema()}}, "required": True}})
-    async def audit_(request: Request) -> dict:
-        body = await _read(request)
-        timeline, as_of = body.timeline(), body.instant("as_of")
-        report = api.audit(timeline, store.get(body.policy_name()), as_of, engine=backend)
-        return report.contract()
+    @app.exception_handler(WorkerUnavailable)
+    async def _no_worker(request: Request, exc: WorkerUnavailable):
+        return _error(503, [Problem("server.unavailable", "no worker process could answer this request; "
+                                                          "try again (the incident is logged)")])
 
-    @app.post("/v1/check", openapi_extra={"requestBody": {"content": {"application/json": {
-        "schema": CheckBody.model_json_schema()}}, "required": True}})
-    async def check_(request: Request) -> dict:
-        body = await _read(request)
-        timeline = body.timeline()
-        action = body.located(lambda doc: planned_action_from_data(body.field("action"), doc, root=("action",)))
-        body.located(lambda doc: check_action_refs(timeline, action, doc, root=("action",)))
-        at = body.instant("at", required=False) or action.at
-        if at is None:
-            raise InputError(Problem("request.missing-field", "say when: `at` in the body or in the action",
-                                     body.doc.loc_of(())))
-        return check(timeline, action, store.get(body.policy_name()), at, engine=backend).model_dump()
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        path = request.url.path[:200]
+        if exc.status_code == 404:
+            problem = Problem("request.not-found", f"no endpoint `{path}`; see /openapi.json")
+        elif exc.status_code == 405:
+            problem = Problem("request.method-not-allowed",
+                              f"`{request.method}` is not allowed on `{path}`; see /openapi.json")
+        else:
+            problem = Problem("request.invalid", str(exc.detail).replace("\n", " ")[:200].lower())
+        return _error(exc.status_code, [problem], headers=getattr(exc, "headers", None))
 
-    @app.post("/v1/agenda", openapi_extra={"requestBody": {"content": {"application/json": {
-        "schema": AgendaBody.model_json_schema()}}, "required": True}})
-    async def agenda_(request: Request) -> dict:
-        body = await _read(request)
-        timeline, as_of = body.timeline(), body.instant("as_of")
-        return agenda(timeline, store.get(body.policy_name()), as_of, engine=backend).model_dump()
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        problems = [Problem("request.invalid", f"`{'.'.join(str(p) for p in e.get('loc', ()))}`: "
+                                               f"{str(e.get('msg', '')).lower()}") for e in exc.errors()]
+        return _error(422, problems or [Problem("request.invalid", "invalid request")])
 
+    async def _read(request: Request) -> str:
+        problem = _media_problem(request.headers.get("content-type"))
+        if problem is not None:
+            raise _Unsupported(problem)
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise _TooLarge()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(Problem("request.encoding", "the body is not UTF-8")) from None
+
+    @app.exception_handler(_Unsupported)
+    async def _unsupported(request: Request, exc: _Unsupported):
+        return _error(415, [exc.problem])
+
+    def _job(endpoint: str, text: str, budget: Budget) -> tuple:
+        ref = refs.for_body(text)
+        return pool.call(engine_name, (endpoint, text, ref, limits), budget)
+
+    async def _answer(request: Request, endpoint: str) -> Response:
+        text = await _read(request)
+        budget = Budget(time_budget)
+        loop = asyncio.get_running_loop()
+        kind, value = await loop.run_in_executor(executor, _job, endpoint, text, budget)
+        if kind == "ok":
+            return JSONResponse(value)
+        return _error(422, value)
+
+    @app.get("/healthz", operation_id="health", summary="Is the server up, and which engine does it use?",
+             response_model=None, responses={200: _json("Health", "The server is up."), 500: _ERRORS[500]})
+    async def healthz() -> Response:
+        return JSONResponse({"status": "ok", "engine": engine_name})
+
+    @app.get("/v1/policies", operation_id="listPolicies", summary="The policies the server knows",
+             description="The shipped policies and those in the agency directory: whether each is served, "
+                         "its rules, and the problems of its latest edit.",
+             response_model=None, responses={200: _json("PolicyList", "Every known policy."), 500: _ERRORS[500]})
+    def policies() -> Response:
+        return JSONResponse({"policies": store.status()})
+
+    @app.post("/v1/audit", operation_id="audit", summary="Findings of a policy on a timeline",
+              description="Every finding of `policy` on `timeline` as of `as_of` (events after it are left out).",
+              **_post("AuditRequest", "AuditReport", "The findings contract."))
+    async def audit_(request: Request) -> Response:
+        return await _answer(request, "audit")
+
+    @app.post("/v1/check", operation_id="check", summary="May the candidate send this message now?",
+              description="Allow or deny the planned `action` at `at`; when denied, the earliest allowed "
+                          "instant and concrete alternatives.",
+              **_post("CheckRequest", "CheckResult", "The decision."))
+    async def check_(request: Request) -> Response:
+        return await _answer(request, "check")
+
+    @app.post("/v1/agenda", operation_id="agenda", summary="What is due next?",
+              description="Open obligations, inquiry windows and standing prohibitions as of `as_of`.",
+              **_post("AgendaRequest", "Agenda", "The agenda."))
+    async def agenda_(request: Request) -> Response:
+        return await _answer(request, "agenda")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            _, defs = models_json_schema(_COMPONENTS, ref_template="#/components/schemas/{model}")
+            for name, schema in defs["$defs"].items():
+                if components.get(name, schema) != schema:
+                    raise RuntimeError(f"two OpenAPI components are named {name}")
+                components[name] = schema
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8080, policies_dir: str | None = None, engine: str = "auto") -> None:
+def serve(host: str = "127.0.0.1", port: int = 8080, policies_dir: str | None = None, engine: str = "auto", *,
+          time_budget: float = TIME_BUDGET_SECONDS, workers: int | None = None,
+          limits: Limits = DEFAULT_LIMITS) -> None:
+    """Run the server until SIGTERM/SIGINT; requests still running :data:`SHUTDOWN_GRACE`
+    seconds after the signal are cancelled and the workers stopped."""
     import uvicorn
-    uvicorn.run(create_app(policies_dir, engine), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(policies_dir, engine, time_budget=time_budget, workers=workers, limits=limits),
+                host=host, port=port,
+                log_level="info", timeout_graceful_shutdown=SHUTDOWN_GRACE)

@@ -109,6 +109,11 @@ class Document:
     def __repr__(self) -> str:
         return f"Document({self.name!r})"
 
+    @property
+    def is_json(self) -> bool:
+        """Whether the text was JSON (read by ``json.loads``, with JSON's meaning)."""
+        return self._json
+
     def _yaml_path(self, path: Path) -> Path:
         """``path`` (into JSON data) as the location pass spells it: a key that held an
         escaped surrogate pair or a character YAML cannot read is written otherwise in the

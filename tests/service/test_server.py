@@ -29,7 +29,7 @@ ETIQUETTE_RULES = ["timetable-asked", "thank-you-within-24h", "thank-you-customi
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(engine="reference")) as c:
+    with TestClient(create_app(engine="reference"), headers={"content-type": "application/json"}) as c:
         yield c
 
 
@@ -73,12 +73,16 @@ def test_docs_and_openapi(client):
     assert spec.status_code == 200
     paths = spec.json()["paths"]
     assert {"/healthz", "/v1/policies", "/v1/audit", "/v1/check", "/v1/agenda"} <= set(paths)
-    check_body = paths["/v1/check"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    components = spec.json()["components"]["schemas"]
+
+    def body(path):  # the request body's schema, a reference to a named component
+        ref = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return components[ref.rsplit("/", 1)[1]]
+    check_body = body("/v1/check")
     assert {"timeline", "action", "policy", "at"} <= set(check_body["properties"])
     assert set(check_body["required"]) == {"timeline", "action"}
     for path in ("/v1/audit", "/v1/agenda"):
-        schema = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
-        assert set(schema["required"]) == {"timeline", "as_of"}
+        assert set(body(path)["required"]) == {"timeline", "as_of"}
 
 
 def test_audit_answers_what_the_python_api_answers(client):

@@ -136,7 +136,7 @@ class Server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--engine", engine],
+             "--engine", engine, "--workers", "1"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.client = httpx.Client(base_url=self.url, timeout=30.0)
         self.seen: set[int] = set()  # every descendant ever seen, checked at stop
