@@ -152,7 +152,7 @@ def test_a_json_syntax_error_is_still_located(client):
 
 def test_nan_is_not_json(client):
     assert_error(client.post("/v1/audit", content='{"as_of": NaN, "timeline": {}}', headers=JSON), 422,
-                 ["request.not-json"])
+                 ["input.not-a-number"])
 
 
 def test_an_unknown_top_level_field_is_located_at_its_key(client):
