@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Sequence
 
 from . import api
 from .backends import ENGINES
-from .errors import FollowupError, InputError, Problem
+from .errors import FollowupError, InputError, Loc, Problem
 from .limits import DEFAULT_LIMITS, Limits
 from .report.escape import escape_text
 from .source import STDIN_NAME
@@ -175,7 +176,8 @@ def _audit(args: argparse.Namespace) -> int:
     notices: list[str] = []
     items = []
     for path, timeline in timelines:
-        report = api.audit(timeline, policy, as_of, engine=args.engine, notices=notices)
+        with _located_in(path):
+            report = api.audit(timeline, policy, as_of, engine=args.engine, notices=notices)
         if report.ignored:
             notices.append(f"warning: {path}: {len(report.ignored)} event(s) after the as-of time were ignored: "
                            f"{', '.join(report.ignored)}")
@@ -184,6 +186,17 @@ def _audit(args: argparse.Namespace) -> int:
         print(escape_text(line), file=sys.stderr)
     sys.stdout.write(render(args.format, items))
     return EXIT_VIOLATION if any(i.report.violations for i in items) else EXIT_OK
+
+
+@contextmanager
+def _located_in(path: str):
+    """Problems found while evaluating a timeline (e.g. a calendar with no business day)
+    have no position in the file; name the file at least."""
+    try:
+        yield
+    except InputError as exc:
+        raise InputError([p if p.loc else Problem(p.code, p.message, Loc(path), path=p.path)
+                          for p in exc.problems]) from None
 
 
 def _action(text: str, timeline, limits: Limits = DEFAULT_LIMITS):
@@ -207,7 +220,8 @@ def _check(args: argparse.Namespace) -> int:
     policy = api.load_policy(args.policy)
     at = api.parse_instant(args.at, "--at") if args.at else (action.at or _now())
     notices: list[str] = []
-    result = check(timeline, action, policy, at, engine=api.resolve_engine(args.engine, notices))
+    with _located_in(STDIN_NAME if args.timeline == "-" else args.timeline):
+        result = check(timeline, action, policy, at, engine=api.resolve_engine(args.engine, notices))
     for line in notices:
         print(line, file=sys.stderr)
     sys.stdout.write(decisions.render_check(result, timeline, args.format))
@@ -221,7 +235,8 @@ def _agenda(args: argparse.Namespace) -> int:
     policy = api.load_policy(args.policy)
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     notices: list[str] = []
-    result = agenda(timeline, policy, as_of, engine=api.resolve_engine(args.engine, notices))
+    with _located_in(STDIN_NAME if args.timeline == "-" else args.timeline):
+        result = agenda(timeline, policy, as_of, engine=api.resolve_engine(args.engine, notices))
     for line in notices:
         print(line, file=sys.stderr)
     sys.stdout.write(decisions.render_agenda(result, timeline, args.format))

@@ -43,7 +43,7 @@ from . import api
 from .backends.isolated import PoolClosed, WorkerPool, default_pool_size
 from .budget import Budget, OverBudget, check_budget_seconds
 from .decide import Agenda, CheckResult, PlannedAction
-from .errors import InputError, Problem
+from .errors import InputError, Loc, Problem
 from .findings import Finding
 from .isolation import WorkerUnavailable
 from .limits import DEFAULT_LIMITS, MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits
@@ -365,7 +365,7 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise InputError(Problem("request.encoding", "the body is not UTF-8")) from None
+            raise InputError(Problem("request.encoding", "the body is not UTF-8", Loc("request"))) from None
 
     @app.exception_handler(_Unsupported)
     async def _unsupported(request: Request, exc: _Unsupported):

@@ -36,6 +36,7 @@ with warnings.catch_warnings():
 
 from engine.cli import main
 from engine.server import create_app
+from engine.source import parse_document
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -43,7 +44,7 @@ CASES = HERE / "cases"
 MANIFEST = yaml.safe_load((HERE / "manifest.yaml").read_text(encoding="utf-8"))
 AS_OF = "2026-06-01T00:00:00Z"
 EXAMPLE = ROOT / "examples" / "over-eager.yaml"
-LINE = re.compile(r"^(?P<where>.+?): (?P<severity>error|warning)\[(?P<code>[a-z0-9.-]+)\]: \S.*$")
+LINE = re.compile(r"^(?:(?P<where>.+?): )?(?P<severity>error|warning)\[(?P<code>[a-z0-9.-]+)\]: \S.*$")
 
 
 def _id(case: dict) -> str:
@@ -83,6 +84,14 @@ def _run(argv: list[str], case: dict, capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _absolute(where: str | None) -> str | None:
+    """``file:line:col`` with the file made absolute (lint prints paths relative to the cwd)."""
+    if not where:
+        return where
+    file, _, pos = where.partition(":")
+    return f"{Path(file).resolve()}:{pos}" if pos else str(Path(file).resolve())
+
+
 def _expected_where(case: dict, argv: list[str]) -> str:
     path = str(CASES / case["file"])
     if case["as"] == "args" and "{file}" not in case["args"]:
@@ -100,12 +109,14 @@ def test_the_cli_refuses_each_bad_input_with_one_located_line_per_problem_and_ex
             assert out == "", out
         lines = [line for line in err.splitlines()
                  if line.strip() and not line.startswith(("notice:", "warning:")) and not line.startswith("... and")]
-        assert lines, err
-        if argv[:2] == ["policy", "lint"]:
+        if argv[:2] == ["policy", "lint"]:  # lint reports on stdout, with a summary line
             lines = [line for line in (out + err).splitlines() if LINE.match(line)]
+        assert lines, (out, err)
         for line in lines:
             assert LINE.match(line), f"not a one-line located error: {line!r}"
-        found = [(m["where"], m["code"]) for m in map(LINE.match, lines) if m]
+        # lint names files relative to the working directory; the others as given
+        found = [(str(Path(m["where"] or "").resolve()) if m["where"] and ":" not in m["where"] else
+                  _absolute(m["where"]), m["code"]) for m in map(LINE.match, lines) if m]
         if case["as"] == "args" and argv[0] == "audit" and argv[1] == "/dev/zero":
             assert ("/dev/zero", case["code"]) in found, found
             continue
@@ -125,12 +136,17 @@ def _http_client(tmp_path: Path, case: dict) -> TestClient:
     return TestClient(create_app(str(policies), engine="reference"), raise_server_exceptions=False)
 
 
+def _data(path: Path):
+    """A document as the engine reads it (timestamps stay text)."""
+    return parse_document(path.read_text(encoding="utf-8"), str(path)).data
+
+
 def _json_value(case: dict) -> str:
     """The case as JSON text (a YAML case is converted; JSON cases are kept byte for byte)."""
     raw = (CASES / case["file"]).read_bytes().decode("utf-8")
     if case["file"].endswith(".json"):
         return raw
-    return json.dumps(yaml.safe_load(raw))
+    return json.dumps(_data(CASES / case["file"]))
 
 
 def _assert_error_shape(response, case: dict, same_code: bool) -> None:
@@ -151,7 +167,7 @@ def test_the_http_api_answers_each_bad_input_with_a_4xx_never_a_5xx(case, tmp_pa
             assert listing.status_code == 200, listing.text
             entry = next(p for p in listing.json()["policies"] if p["name"] == "case")
             assert not entry["serving"] and any(case["code"] in e for e in entry["errors"]), entry
-            timeline = json.dumps(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")))
+            timeline = json.dumps(_data(EXAMPLE))
             response = client.post("/v1/audit", content=f'{{"as_of": "{AS_OF}", "policy": "case", "timeline": {timeline}}}',
                                    headers={"content-type": "application/json"})
             _assert_error_shape(response, case, same_code=False)
@@ -164,7 +180,7 @@ def test_the_http_api_answers_each_bad_input_with_a_4xx_never_a_5xx(case, tmp_pa
             return
         value = _json_value(case)
         if case["as"] == "action":
-            timeline = json.dumps(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")))
+            timeline = json.dumps(_data(EXAMPLE))
             body = f'{{"at": "2026-04-08T13:00:00Z", "timeline": {timeline}, "action": {value}}}'
             response = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
         else:

@@ -44,12 +44,15 @@ POLICIES = {name: _data(ROOT / "policies" / f"{name}.yaml") for name in ("etique
 ACTION = {"type": "status_inquiry", "to": ["nadia"], "channel": "email", "body": "any news?",
           "application": "brightline"}
 
+DEEP: Any = 1
+for _ in range(80):  # deeper than the nesting limit
+    DEEP = [DEEP]
 EXTREMES = st.sampled_from([
     0, -1, 10 ** 30, -(10 ** 30), 2 ** 63, 1.5, float("nan"), float("inf"), True, False, None, "", " ",
     "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-02-30", "2026-03-08T02:30:00", "20260320",
     "999999w", "0bd", "24 h", "America", "../../etc/passwd", "Etc/GMT+99", "\x1b[31mVIOLATION\x1b[0m",
     "line\nVIOLATION fake", "\u202egnp.exe", "{event:>400000000}", "{", "}", "{0}", "$nope", "\x00",
-    "\ud800", "x" * 10_000, [], {}, [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    "\ud800", "x" * 10_000, [], {}, DEEP,
 ])
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
