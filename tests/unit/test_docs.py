@@ -78,7 +78,9 @@ def _blocks(name: str) -> list[Block]:
 
 ALL_BLOCKS = [b for name in DOC_NAMES for b in _blocks(name)]
 TITLED = [b for b in ALL_BLOCKS if b.title]
-CONSOLE = [b for b in ALL_BLOCKS if b.lang == "console"]
+#: other pages whose console transcripts are run too
+TRANSCRIPT_DOCS = ("limits.md",)
+CONSOLE = [b for b in ALL_BLOCKS + [b for name in TRANSCRIPT_DOCS for b in _blocks(name)] if b.lang == "console"]
 PYCON = [b for b in ALL_BLOCKS if b.lang == "pycon"]
 
 
