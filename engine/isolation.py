@@ -594,8 +594,8 @@ class IsolatedRunner:
                 try:
                     deadline = self._hand_over(worker, request, seq, timeout)
                 except _Gone as gone_again:
-                    problem = gone_again.problem
-                    raise _Failure(self._fail_worker(worker, problem, "before reading the request")) from None
+                    when = "before reading the request"
+                    raise _Failure(self._fail_worker(worker, gone_again.problem, when)) from None
             try:
                 raw = self._next_message(worker, deadline, timeout)
             except _Gone as gone:
@@ -628,7 +628,9 @@ class IsolatedRunner:
             return "exc", WorkerError(f"could not unpickle the worker's result: {exc!r}",
                                       f"{type(exc).__module__}.{type(exc).__qualname__}")
 
-    def _hand_over(self, worker: _Worker, request: bytes, seq: int, timeout: Optional[float]) -> float:
+    def _hand_over(
+        self, worker: _Worker, request: bytes, seq: int, timeout: Optional[float]
+    ) -> float:
         """Send ``request`` to ``worker`` and wait until it acknowledges having read it.
 
         Returns the deadline for the answer (``inf`` without a timeout).  Raises _Gone
@@ -647,7 +649,9 @@ class IsolatedRunner:
                            f"instead of acknowledging request {seq}")
         return deadline
 
-    def _next_message(self, worker: _Worker, deadline: float, timeout: Optional[float]) -> bytes:
+    def _next_message(
+        self, worker: _Worker, deadline: float, timeout: Optional[float]
+    ) -> bytes:
         """The next complete message from ``worker``.
 
         Raises _Gone if the worker died or its pipe broke before sending one, and
@@ -657,7 +661,9 @@ class IsolatedRunner:
         ready = multiprocessing.connection.wait([worker.conn, worker.process.sentinel], remaining)
         if not ready:
             self._lose_worker(worker, kill=True)
-            raise _Failure(f"worker pid {worker.pid}: no answer within {timeout:g}s (timeout), killed")
+            raise _Failure(
+                f"worker pid {worker.pid}: no answer within {timeout:g}s (timeout), killed"
+            )
         # Readable conn: a complete message (even if the worker exited right after
         # sending it), or EOF.  Only the sentinel: the worker died without a word.
         if not worker.conn.poll(0):

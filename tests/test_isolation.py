@@ -264,7 +264,9 @@ def test_worker_dying_while_idle_is_replaced_without_fallback(make_runner, caplo
     assert len(incident_logs(caplog)) == 1
 
 
-def test_death_missed_by_the_idle_check_and_noticed_on_send_is_an_idle_death(make_runner, caplog, monkeypatch):
+def test_death_missed_by_the_idle_check_and_noticed_on_send_is_an_idle_death(
+    make_runner, caplog, monkeypatch
+):
     """White-box: the worker is long dead but the idle check says it is fine, so the send
     itself fails: the request goes to a fresh worker, logged as a death while idle."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -385,9 +387,11 @@ def test_a_request_is_retried_on_one_fresh_worker_only(make_runner, caplog, monk
     assert (runner.stats.fallbacks, runner.stats.restarts) == (1, 2)
     messages = [r.getMessage() for r in incident_logs(caplog)]
     assert len(messages) == 2
-    assert messages[0].endswith(f"worker pid {first_pid} killed by SIGKILL while idle; starting a new one")
-    assert messages[1].endswith(f"worker pid {spawned[0]} killed by SIGKILL before reading the request; "
-                                "request served by the fallback")
+    assert messages[0].endswith(
+        f"worker pid {first_pid} killed by SIGKILL while idle; starting a new one")
+    assert messages[1].endswith(
+        f"worker pid {spawned[0]} killed by SIGKILL before reading the request; "
+        "request served by the fallback")
 
 
 def test_no_fallback_raises_worker_unavailable(make_runner):

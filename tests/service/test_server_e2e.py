@@ -322,11 +322,12 @@ def _state(pid: int) -> bytes:
 #: an audit that is a single long evaluation in the worker (about half a second with
 #: durable-rules, a fraction of that in the reference fallback): the over-eager timeline
 #: and 120 more status inquiries to Nadia, one every 7 hours
+_LONG_START = datetime(2026, 4, 20, 12, tzinfo=timezone.utc)
 LONG_AUDIT_BODY = {
     "timeline": {**example_timeline("over-eager"),
                  "events": example_timeline("over-eager")["events"] + [
                      {"id": f"x{k}", "type": "status_inquiry", "to": ["nadia"], "channel": "email",
-                      "at": f"{datetime(2026, 4, 20, 12, tzinfo=timezone.utc) + timedelta(hours=7 * k):%Y-%m-%dT%H:%M:%SZ}"}
+                      "at": f"{_LONG_START + timedelta(hours=7 * k):%Y-%m-%dT%H:%M:%SZ}"}
                      for k in range(120)]},
     "as_of": "2027-01-01T00:00:00Z",
 }
