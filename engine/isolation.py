@@ -31,9 +31,16 @@ Behaviour of :meth:`IsolatedRunner.call`:
   :attr:`IsolatedRunner.stats`, and the call returns ``fallback(payload)``,
   computed in the calling process (or raises :class:`WorkerUnavailable` when
   the runner has no fallback).  A message that arrives truncated is never
-  used: there are no partial results.  A worker found dead before a request
-  was handed to it (killed while idle) is an incident too, but the request
-  then simply goes to a fresh worker.  A worker that cannot start (target or
+  used: there are no partial results.  The worker acknowledges each request
+  as soon as it has read it, before evaluating it, and a worker that dies
+  before acknowledging has evaluated nothing: that is a death *while idle*
+  (logged "... while idle; starting a new one"), an incident too, but the
+  request then simply goes to a fresh worker, however the parent noticed the
+  death (a dead process or closed pipe before sending, a failed send, or no
+  acknowledgement after a send that landed in the pipe buffer of a dying
+  worker).  Should the fresh worker also die before acknowledging, the
+  fallback answers.  Only a death after the acknowledgement is one *during a
+  call*.  A worker that cannot start (target or
   initializer fails to import or raises, start-up timeout) is an incident
   answered by the fallback; after ``start_failure_threshold`` consecutive
   failed starts the runner stops trying for a while (1 s, doubling, up to
@@ -289,6 +296,8 @@ def _worker_main(
     Protocol (pickled tuples over ``conn``, via send_bytes/recv_bytes):
       parent -> worker: ("call", seq, payload_pickle) | ("stop",)
       worker -> parent: ("ready", pid, rss_mb) | ("init_error", traceback_text)
+                        | ("ack", seq), as soon as a call is read, before evaluating it,
+                          then one of
                         | ("ok", seq, result_pickle, rss_mb)
                         | ("exc", seq, packed_exception, rss_mb)
     payload and result travel as nested pickles (bytes), so a payload the worker
@@ -335,6 +344,8 @@ def _worker_main(
         if message[0] != "call":
             continue
         _, seq, payload_bytes = message
+        if not send(("ack", seq)):  # read, not yet evaluated: a death before this is "idle"
+            return
         try:
             result = fn(pickle.loads(payload_bytes))
             reply = ("ok", seq, pickle.dumps(result, protocol=_PICKLE_PROTOCOL), _rss_mb())
@@ -366,6 +377,14 @@ class _Failure(Exception):
     def __init__(self, cause: str):
         super().__init__(cause)
         self.cause = cause
+
+
+class _Gone(Exception):
+    """Internal: the worker died or its pipe broke before a complete message arrived."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
 
 
 def _exc_text(exc: BaseException) -> str:
@@ -553,6 +572,13 @@ class IsolatedRunner:
         """One request/answer with the worker: ("ok", result) or ("exc", exception).
 
         Raises _Failure (after discarding the worker) on crash, timeout or broken pipe.
+
+        The worker acknowledges a request before it evaluates it, and that settles how a
+        death is classified, whatever the parent noticed first: a worker that died
+        before acknowledging (the send failed, or the request sits unread in the pipe)
+        evaluated nothing, so it died *while idle* and the request goes to a fresh
+        worker, once; a worker that died after acknowledging died *during a call*,
+        and the fallback answers.
         """
         self._seq += 1
         seq = self._seq
@@ -560,36 +586,20 @@ class IsolatedRunner:
         worker = self._ensure_worker()
         try:
             try:
-                worker.conn.send_bytes(request)
-            except (OSError, EOFError, ValueError) as exc:
-                # The worker died before it could receive the request (e.g. just
-                # after the idle check): nothing was evaluated, so one retry on a
-                # fresh worker is safe.
-                problem = f"pipe broken on send ({_exc_text(exc)})"
-                cause = self._fail_worker(worker, problem, "while idle")
-                self._record_incident(cause, "retrying the request on a new worker")
+                deadline = self._hand_over(worker, request, seq, timeout)
+            except _Gone as gone:
+                cause = self._fail_worker(worker, gone.problem, "while idle")
+                self._record_incident(cause, "starting a new one")
                 worker = self._ensure_worker()
                 try:
-                    worker.conn.send_bytes(request)
-                except (OSError, EOFError, ValueError) as exc2:
-                    problem = f"pipe broken on send ({_exc_text(exc2)})"
-                    cause = self._fail_worker(worker, problem, "before the request was sent")
-                    raise _Failure(cause) from None
-            ready = multiprocessing.connection.wait([worker.conn, worker.process.sentinel], timeout)
-            if not ready:
-                self._lose_worker(worker, kill=True)
-                raise _Failure(
-                    f"worker pid {worker.pid}: no answer within {timeout:g}s (timeout), killed"
-                )
-            # Readable conn: a complete answer (even if the worker exited right after
-            # sending it), or EOF.  Only the sentinel: the worker died without answering.
-            if not worker.conn.poll(0):
-                raise _Failure(self._fail_worker(worker, "pipe closed", "during a call"))
+                    deadline = self._hand_over(worker, request, seq, timeout)
+                except _Gone as gone_again:
+                    when = "before reading the request"
+                    raise _Failure(self._fail_worker(worker, gone_again.problem, when)) from None
             try:
-                raw = worker.conn.recv_bytes()
-            except (EOFError, OSError) as exc:  # includes a truncated message: never used
-                problem = f"pipe broken ({_exc_text(exc)})"
-                raise _Failure(self._fail_worker(worker, problem, "during a call")) from None
+                raw = self._next_message(worker, deadline, timeout)
+            except _Gone as gone:
+                raise _Failure(self._fail_worker(worker, gone.problem, "during a call")) from None
         except _Failure:
             raise
         except BaseException:
@@ -617,6 +627,51 @@ class IsolatedRunner:
             self.stats.errors += 1
             return "exc", WorkerError(f"could not unpickle the worker's result: {exc!r}",
                                       f"{type(exc).__module__}.{type(exc).__qualname__}")
+
+    def _hand_over(
+        self, worker: _Worker, request: bytes, seq: int, timeout: Optional[float]
+    ) -> float:
+        """Send ``request`` to ``worker`` and wait until it acknowledges having read it.
+
+        Returns the deadline for the answer (``inf`` without a timeout).  Raises _Gone
+        if the worker died or its pipe broke before acknowledging, _Failure (after
+        killing the worker) on a timeout or a protocol error.
+        """
+        deadline = float("inf") if timeout is None else time.monotonic() + timeout
+        try:
+            worker.conn.send_bytes(request)
+        except (OSError, EOFError, ValueError) as exc:
+            raise _Gone(f"pipe broken on send ({_exc_text(exc)})") from None
+        message = pickle.loads(self._next_message(worker, deadline, timeout))
+        if message != ("ack", seq):
+            self._lose_worker(worker, kill=True)
+            raise _Failure(f"worker pid {worker.pid}: protocol error, {message[0]!r} "
+                           f"instead of acknowledging request {seq}")
+        return deadline
+
+    def _next_message(
+        self, worker: _Worker, deadline: float, timeout: Optional[float]
+    ) -> bytes:
+        """The next complete message from ``worker``.
+
+        Raises _Gone if the worker died or its pipe broke before sending one, and
+        _Failure (after killing the worker) if nothing arrived by ``deadline``.
+        """
+        remaining = None if deadline == float("inf") else max(0.0, deadline - time.monotonic())
+        ready = multiprocessing.connection.wait([worker.conn, worker.process.sentinel], remaining)
+        if not ready:
+            self._lose_worker(worker, kill=True)
+            raise _Failure(
+                f"worker pid {worker.pid}: no answer within {timeout:g}s (timeout), killed"
+            )
+        # Readable conn: a complete message (even if the worker exited right after
+        # sending it), or EOF.  Only the sentinel: the worker died without a word.
+        if not worker.conn.poll(0):
+            raise _Gone("pipe closed")
+        try:
+            return worker.conn.recv_bytes()
+        except (EOFError, OSError) as exc:  # includes a truncated message: never used
+            raise _Gone(f"pipe broken ({_exc_text(exc)})") from None
 
     def _fail_worker(self, worker: _Worker, pipe_problem: str, when: str) -> str:
         """Discard a worker whose pipe failed; describe why (its exit status if it died)."""
@@ -672,7 +727,7 @@ class IsolatedRunner:
     def _ensure_worker(self) -> _Worker:
         worker = self._worker
         if worker is not None:
-            if worker.process.is_alive():
+            if self._looks_alive(worker):
                 return worker
             # Died while idle (OOM killer, stray signal...): not a failed call, just replace it.
             exitcode = self._lose_worker(worker, kill=False)
@@ -698,6 +753,16 @@ class IsolatedRunner:
         self.stats.starts += 1
         logger.debug("started isolation worker pid %d for %s", worker.pid, self.name)
         return worker
+
+    @staticmethod
+    def _looks_alive(worker: _Worker) -> bool:
+        """Cheap check before handing a request to an idle worker: its process has not
+        exited and its pipe is not readable (an idle worker sends nothing, so a readable
+        pipe means EOF).  A death this misses is caught by the acknowledgement."""
+        try:
+            return not multiprocessing.connection.wait([worker.conn, worker.process.sentinel], 0)
+        except (OSError, ValueError):  # closed handles
+            return False
 
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)

@@ -3,8 +3,9 @@
 * The repository root goes on ``sys.path`` so ``import engine`` works without
   installing the package; ``tests/`` goes there too so test modules can
   ``import helpers``.
-* Hypothesis profiles: ``dev`` (the default, ~100 examples) and ``ci`` (300
-  examples, no deadline), chosen with ``HYPOTHESIS_PROFILE=ci``.
+* Hypothesis profiles: ``dev`` (the default, ~100 examples), ``ci`` (300
+  examples, no deadline) and ``ci-light`` (100 examples, no deadline; CI's other
+  interpreters), chosen with ``HYPOTHESIS_PROFILE=<name>``.
 * ``engine``: every rule test runs on each available backend: ``reference``
   always, ``durable`` where :func:`engine.backends.durable_status` says it loads.
 """
@@ -26,9 +27,11 @@ for _path in (str(TESTS), str(ROOT)):
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 # dev: quick local runs. ci: three times the examples (the differential test sets its
-# own 2,000); sized so that .ci/run on both interpreters stays well inside CI's time.
+# own 2,000); sized so that .ci/run stays well inside CI's time (see its comments).
 settings.register_profile("dev", max_examples=100)
 settings.register_profile("ci", max_examples=300, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci-light", max_examples=100, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 

@@ -264,23 +264,134 @@ def test_worker_dying_while_idle_is_replaced_without_fallback(make_runner, caplo
     assert len(incident_logs(caplog)) == 1
 
 
-def test_request_is_retried_when_the_worker_died_before_receiving_it(make_runner, caplog):
-    """White-box: the idle check passes but the worker is already gone (a race)."""
+def test_death_missed_by_the_idle_check_and_noticed_on_send_is_an_idle_death(
+    make_runner, caplog, monkeypatch
+):
+    """White-box: the worker is long dead but the idle check says it is fine, so the send
+    itself fails: the request goes to a fresh worker, logged as a death while idle."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
     runner = make_runner()
     assert runner.call(("double", 1)) == 2
     first_pid = runner.pid
-    process = runner._worker.process
     os.kill(first_pid, signal.SIGKILL)
     assert wait_for(lambda: process_gone(first_pid))
-    time.sleep(0.2)  # let the kernel close its end of the pipe
-    process.is_alive = lambda: True  # pretend the idle check missed the death
+    monkeypatch.setattr(runner, "_looks_alive", lambda worker: True)  # the check misses it
 
     assert runner.call(("double", 2)) == 4  # resent to a fresh worker, no fallback
     assert runner.pid != first_pid
-    assert runner.stats.fallbacks == 0
-    assert "SIGKILL" in runner.stats.incidents[-1] and "while idle" in runner.stats.incidents[-1]
-    assert "retrying the request" in incident_logs(caplog)[-1].getMessage()
+    assert runner.stats.fallbacks == 0 and runner.stats.restarts == 1
+    [warning] = incident_logs(caplog)
+    assert warning.getMessage().endswith(
+        f"worker pid {first_pid} killed by SIGKILL while idle; starting a new one")
+
+
+def _freeze_then_kill_after_send(worker):
+    """Make ``worker`` die *after* the parent's send has put a request into the pipe but
+    *before* it read it: stopped (SIGSTOP) it cannot read, and the wrapped send kills it
+    once the request is in the pipe buffer -- the order a dying worker gives by chance."""
+    os.kill(worker.pid, signal.SIGSTOP)
+    send_bytes = worker.conn.send_bytes
+
+    def send_then_kill(data):
+        send_bytes(data)  # succeeds: the peer is stopped, not closed
+        os.kill(worker.pid, signal.SIGKILL)
+
+    worker.conn.send_bytes = send_then_kill
+
+
+def test_kill_after_the_send_before_the_worker_read_it_is_an_idle_death(make_runner, caplog):
+    """Ordering 1: the send succeeds into the pipe of a worker that then dies without
+    having read the request. Nothing ran, so the death is classified "while idle" and
+    the request is served by a fresh worker, not by the fallback."""
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    runner = make_runner()
+    assert runner.call(("double", 1)) == 2
+    first_pid = runner.pid
+    _freeze_then_kill_after_send(runner._worker)
+
+    assert runner.call(("double", 2)) == 4
+    assert runner.pid not in (None, first_pid)
+    assert (runner.stats.fallbacks, runner.stats.restarts, runner.stats.starts) == (0, 1, 2)
+    [warning] = incident_logs(caplog)
+    assert warning.getMessage().endswith(
+        f"worker pid {first_pid} killed by SIGKILL while idle; starting a new one")
+    assert runner.stats.incidents[-1].endswith(f"worker pid {first_pid} killed by SIGKILL while idle")
+    assert reaped(first_pid)
+
+
+def test_kill_after_the_worker_acknowledged_the_request_is_a_death_during_a_call(
+    make_runner, tmp_path, caplog
+):
+    """Ordering 2: the worker has read (and acknowledged) the request and is evaluating it
+    when it is killed: classified "during a call", answered by the fallback, not retried."""
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    runner = make_runner()
+    assert runner.call(("double", 1)) == 2
+    first_pid = runner.pid
+    marker = tmp_path / "running"
+    acknowledged = []
+    real_hand_over = runner._hand_over
+
+    def hand_over_then_kill(worker, request, seq, timeout):
+        deadline = real_hand_over(worker, request, seq, timeout)  # returns once acknowledged
+        acknowledged.append(seq)
+        assert wait_for(marker.exists)  # the evaluation is under way
+        os.kill(worker.pid, signal.SIGKILL)
+        return deadline
+
+    runner._hand_over = hand_over_then_kill
+    payload = ("sleep_after_marker", (str(marker), 30))
+    assert runner.call(payload) == ("fallback", payload)
+    assert len(acknowledged) == 1  # not retried on another worker
+    assert (runner.stats.fallbacks, runner.stats.restarts) == (1, 1)
+    [warning] = incident_logs(caplog)
+    assert warning.getMessage().endswith(
+        f"worker pid {first_pid} killed by SIGKILL during a call; request served by the fallback")
+
+
+def test_self_kill_right_after_the_acknowledgement_is_a_death_during_a_call(make_runner, caplog):
+    """The worker dies at once after acknowledging (the acknowledgement may still be unread
+    in the pipe when the parent notices the death): still "during a call", the fallback."""
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    runner = make_runner()
+    assert runner.call(("double", 1)) == 2
+    first_pid = runner.pid
+    payload = ("self_kill", int(signal.SIGKILL))
+    assert runner.call(payload) == ("fallback", payload)
+    assert runner.stats.fallbacks == 1
+    [warning] = incident_logs(caplog)
+    assert warning.getMessage().endswith(
+        f"worker pid {first_pid} killed by SIGKILL during a call; request served by the fallback")
+
+
+def test_a_request_is_retried_on_one_fresh_worker_only(make_runner, caplog, monkeypatch):
+    """Every worker dies before reading the request: one retry on a fresh worker, then
+    the fallback (no loop of new workers)."""
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    runner = make_runner()
+    assert runner.call(("double", 1)) == 2
+    first_pid = runner.pid
+    _freeze_then_kill_after_send(runner._worker)
+    real_spawn = runner._spawn
+    spawned = []
+
+    def spawn_doomed():
+        worker = real_spawn()
+        spawned.append(worker.pid)
+        _freeze_then_kill_after_send(worker)
+        return worker
+
+    monkeypatch.setattr(runner, "_spawn", spawn_doomed)
+    assert runner.call(("double", 2)) == ("fallback", ("double", 2))
+    assert len(spawned) == 1
+    assert (runner.stats.fallbacks, runner.stats.restarts) == (1, 2)
+    messages = [r.getMessage() for r in incident_logs(caplog)]
+    assert len(messages) == 2
+    assert messages[0].endswith(
+        f"worker pid {first_pid} killed by SIGKILL while idle; starting a new one")
+    assert messages[1].endswith(
+        f"worker pid {spawned[0]} killed by SIGKILL before reading the request; "
+        "request served by the fallback")
 
 
 def test_no_fallback_raises_worker_unavailable(make_runner):
