@@ -12,6 +12,7 @@ and the HTTP API never answers 5xx, whatever the damage.
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from pathlib import Path
@@ -87,11 +88,11 @@ def mutated(draw, document: Any) -> Any:
         op = draw(st.sampled_from(["replace", "replace", "replace", "remove", "duplicate"]))
         if not path:
             if op == "replace":
-                doc = draw(VALUES)
+                doc = copy.deepcopy(draw(VALUES))
             continue
         parent, last = _parent(doc, path), path[-1]
-        if op == "replace":
-            parent[last] = draw(VALUES)
+        if op == "replace":  # a copy: later mutations must not change the strategy's constants
+            parent[last] = copy.deepcopy(draw(VALUES))
         elif op == "remove":
             del parent[last]
         elif isinstance(parent, list):
