@@ -44,7 +44,6 @@ is normalised at most once, and fingerprinted only for a ``Duplicate`` node):
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
@@ -58,7 +57,6 @@ __all__ = ["FactTable", "prepare_facts", "count_scopes", "epoch", "from_epoch"]
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_WS = re.compile(r"\s+")
 
 
 def epoch(instant: datetime) -> float:
@@ -81,6 +79,13 @@ class FactTable:
     #: selector object id -> its key; hashing a frozen Selector of frozensets on every test is slow
     _keys: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.facts and not self.apps:  # a table built without its groups: derive them
+            apps: dict[str, list[dict]] = {}
+            for fact in self.facts:
+                apps.setdefault(fact["app"], []).append(fact)
+            object.__setattr__(self, "apps", apps)
+
     def sel(self, selector: Selector | None) -> str | None:
         if selector is None:
             return None
@@ -101,7 +106,7 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": 
 
 def _normalise(text: str) -> str:
     """Case, runs of spaces and typographic quotes do not matter when comparing text."""
-    return _WS.sub(" ", text.translate(_QUOTES)).strip().lower()
+    return " ".join(text.translate(_QUOTES).split()).lower()
 
 
 def _fingerprint(normalised: str) -> int:
@@ -197,13 +202,14 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
     duplicates, channels = Duplicate in kinds, ChannelMismatch in kinds
     counts_words = any(isinstance(f, WordsOver) for f in flags)
     reads_text = duplicates or any(isinstance(f, Phrases) for f in flags)
-    text_flags = [(f"f{k}", f) for k, f in enumerate(flags) if not isinstance(f, OutsideHours)]
-    hours_flags = [(f"f{k}", f) for k, f in enumerate(flags) if isinstance(f, OutsideHours)]
+    # (attribute, test or reference, the event types it is read on): hashing a frozen TimeRef per event is slow
+    text_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if not isinstance(f, OutsideHours)]
+    hours_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if isinstance(f, OutsideHours)]
     #: selectors without roles depend on the event alone: computed once per (type, channel)
     event_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is None]
     party_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is not None]
     by_kind: dict[tuple[str, str], dict[str, int]] = {}
-    timeref_keys = [(f"t{k}", t) for k, t in enumerate(timerefs)]
+    timeref_keys = [(f"t{k}", t, timeref_types[t]) for k, t in enumerate(timerefs)]
     selector_index = {s: k for k, s in enumerate(selectors)}
     ranks = [(f"n{k}", f"s{selector_index[subject]}", per_party)
              for k, (subject, per_party) in enumerate(count_scopes(program))]
@@ -239,10 +245,10 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
             matched = by_kind[(event.type, channel)] = {
                 key: int(_matches(selector, event, "", "", channel)) for key, selector in event_selectors}
         common.update(matched)
-        for key, ref in timeref_keys:
-            common[key] = _time(ref, timeline, event, calendar) if event.type in timeref_types[ref] else 0.0
-        for key, test in text_flags:
-            common[key] = _text_flag(test, words, normalised) if event.type in flag_types[test] else 0
+        for key, ref, types in timeref_keys:
+            common[key] = _time(ref, timeline, event, calendar) if event.type in types else 0.0
+        for key, test, types in text_flags:
+            common[key] = _text_flag(test, words, normalised) if event.type in types else 0
         for position, party in enumerate(event.parties or ("",)):
             contact = timeline.contacts.get(party) if party else None
             role = contact.role if contact else ""
@@ -253,8 +259,8 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
                 fact["offpref"] = int(bool(pref and channel and channel != pref))
             for key, selector in party_selectors:
                 fact[key] = int(_matches(selector, event, party, role, channel))
-            for key, test in hours_flags:
-                fact[key] = _hours_flag(test, timeline, event, party, calendar) if event.type in flag_types[test] else 0
+            for key, test, types in hours_flags:
+                fact[key] = _hours_flag(test, timeline, event, party, calendar) if event.type in types else 0
             for key, subject, per_party in ranks:
                 if fact[subject] and (per_party or position == 0):
                     scope = (key, app, party if per_party else None)

@@ -11,15 +11,19 @@ tests an absence binds it first, so each ``none`` is checked once all facts are 
 and each ``none`` sits right after the patterns it constrains, which keeps chains of
 partial matches short). A ``none`` never sees a fact bound earlier in the same match,
 so where such a fact could be the one the ``none`` excludes, the positive pattern
-tests it instead (a reset inside a count chain, an anchor that is itself ``unless``):
+tests it instead (a reset inside a count chain). durable-rules finds a pattern's
+candidates by hashing its equality tests and then tests each candidate in the order
+written, so joins are equalities where the IR allows (a count's chain on scope
+positions), and range tests come before equalities (the first failing test ends a
+candidate's evaluation):
 
 * ``Absence``    clk, T (trigger, clock past its deadline), none(expected in window), none(cancel)
-* ``Premature``  clk, A (anchor), S (subject, early), none(a later anchor before S), none(unless)
+* ``Premature``  clk, S (subject), none(unless before S), A (anchor, S early), none(a later anchor before S)
 * ``Count``      clk, [A (after)], X1, X2, ..., X, none(reset); X_k is found by its position in
                  the count's scope (``n<k>`` of :mod:`engine.facts`: X1's plus k-1), an
                  equality durable-rules looks up by hash, so a chain costs one lookup per link
                  rather than a test of every earlier subject fact
-* ``Follows``    A, X  (two rules when party-scoped: anchor naming nobody / naming X's party)
+* ``Follows``    X, A  (two rules when party-scoped: anchor naming nobody / naming X's party)
 * ``ChannelMismatch`` clk, P, X, none(a later preference) | clk, X (standing preference), none(any preference)
 * ``Flag``       X (flag set)
 * ``Duplicate``  Y, X (same application, round and body; other party; later)
@@ -84,15 +88,15 @@ class _Plan:
 
     def _premature(self, i: int, n: Premature) -> None:
         opens = self.time[n.opens]
+        # S first: whether an ``unless`` fact precedes S is tested once per S, not per (A, S)
         patterns = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
-                    rt.pattern("a", self._is(n.anchor), *[_eq(self.sel[u], 0) for u in n.unless],
-                               _eq("one", _ref("clk", "one"))),
-                    rt.pattern("s", self._is(n.subject), _eq("primary", 1), _lt("ts", _ref("a", opens)),
-                               _gt("seq", _ref("a", "seq")), _eq("app", _ref("a", "app"))),
-                    rt.none(self._is(n.anchor), _lt("seq", _ref("s", "seq")), _gt("seq", _ref("a", "seq")),
-                            _eq("app", _ref("a", "app")))]
+                    rt.pattern("s", self._is(n.subject), _eq("primary", 1), _eq("one", _ref("clk", "one")))]
         for unless in n.unless:
             patterns.append(rt.none(self._is(unless), _lt("seq", _ref("s", "seq")), _eq("app", _ref("s", "app"))))
+        patterns += [rt.pattern("a", self._is(n.anchor), _gt(opens, _ref("s", "ts")), _lt("seq", _ref("s", "seq")),
+                                _eq("app", _ref("s", "app"))),
+                     rt.none(self._is(n.anchor), _lt("seq", _ref("s", "seq")), _gt("seq", _ref("a", "seq")),
+                             _eq("app", _ref("s", "app")))]
         self._add(f"n{i}", rt.rule(*patterns), i, ("a", "s"), "s", ("a", opens))
 
     def _count(self, i: int, n: Count) -> None:
@@ -127,14 +131,15 @@ class _Plan:
 
     def _follows(self, i: int, n: Follows) -> None:
         def body(anchor_scope: list, subject_scope: list) -> dict:
-            return rt.rule(rt.pattern("a", self._is(n.anchor), *anchor_scope),
-                           rt.pattern("x", self._is(n.subject), *subject_scope, _eq("app", _ref("a", "app")),
-                                      _gt("seq", _ref("a", "seq"))))
+            # X first: a first pattern keeps no right memory, and subject facts are the many
+            return rt.rule(rt.pattern("x", self._is(n.subject), *subject_scope),
+                           rt.pattern("a", self._is(n.anchor), *anchor_scope, _lt("seq", _ref("x", "seq")),
+                                      _eq("app", _ref("x", "app"))))
         if not n.party_scoped:
             self._add(f"n{i}", body([], [_eq("primary", 1)]), i, ("a", "x"), "x")
             return
         self._add(f"n{i}", body([_eq("party", 0)], [_eq("primary", 1)]), i, ("a", "x"), "x")
-        self._add(f"n{i}b", body([_gt("party", 0)], [_eq("party", _ref("a", "party"))]), i, ("a", "x"), "x")
+        self._add(f"n{i}b", body([_gt("party", 0), _eq("party", _ref("x", "party"))], []), i, ("a", "x"), "x")
 
     def _channelmismatch(self, i: int, n: ChannelMismatch) -> None:
         preference = _eq("type", "preference")

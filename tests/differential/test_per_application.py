@@ -7,12 +7,16 @@ It is checked on the all-pairs oracle (``tests/spec/allpairs.py``), which correl
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ENGINES
-from engine import audit
+from engine import audit, load_policy, load_timeline
+from engine.backends import get_backend
+from engine.facts import FactTable, prepare_facts
 from engine.policy import policy_from_text
 from engine.timeline import timeline_from_data
 from policy_strategies import policies
@@ -39,3 +43,15 @@ def test_auditing_a_timeline_equals_auditing_each_application_alone(backend, dat
         alone = timeline.model_copy(update={"events": [e for e in timeline.events if e.application == app]})
         parts.extend(audit(alone, policy, as_of, engine=engine).findings)
     assert whole == parts
+
+
+def test_a_fact_table_built_without_its_groups_derives_them(engine):
+    """A FactTable made from a fact list alone (no ``apps``) still gives every application's matches."""
+    policy = load_policy("etiquette")
+    timeline = load_timeline("examples/two-applications.yaml")
+    table = prepare_facts(timeline, policy.program, datetime(2026, 7, 6, tzinfo=timezone.utc))
+    bare = FactTable(table.facts, table.clock, table.selector_index, table.timeref_index, table.flag_index)
+    assert list(bare.apps) == list(table.apps) and len(bare.apps) == 2
+    backend = get_backend(engine)
+    matches = backend.run(policy.program, table)
+    assert matches and sorted(backend.run(policy.program, bare)) == sorted(matches)
