@@ -3,11 +3,11 @@
 Every IR node correlates facts of one application only (:mod:`engine.ir`), so
 :meth:`ReferenceBackend.run` runs each node on each application's facts
 (:attr:`~engine.facts.FactTable.apps`) separately. Within an application the facts are
-in ``fid`` order, hence ``seq`` and ``ts`` never decrease along the list, and each node
-finds what its definition names with one pass and running state (the latest anchor so
-far, the subject facts so far, the first twin of a body) or a bisection on time (an
-absence window), instead of scanning every fact for every fact: linear (or n log n) in
-the application's facts.
+in ``fid`` order, hence ``seq`` never decreases along the list, and each node finds what
+its definition names with one pass and running state (the latest anchor so far, the
+subject facts so far, the first twin of a body) or a bisection on time (an absence
+window, over the facts sorted by ``ts``), instead of scanning every fact for every fact:
+linear (or n log n) in the application's facts.
 
 Each function below is one node, checkable against its definition in
 :mod:`engine.ir`. A sweep "by event" evaluates an event's facts against the state of
@@ -30,7 +30,7 @@ from .base import Match
 
 __all__ = ["ReferenceBackend"]
 
-_SEQ, _FID = itemgetter("seq"), itemgetter("fid")
+_SEQ, _FID, _TS = itemgetter("seq"), itemgetter("fid"), itemgetter("ts")
 
 
 class ReferenceBackend:
@@ -46,7 +46,7 @@ class ReferenceBackend:
 
 
 class _Application:
-    """One application's facts (fid order: ``seq`` and ``ts`` never decrease) and its events."""
+    """One application's facts (fid order: ``seq`` never decreases) and its events."""
 
     def __init__(self, facts: list[dict]):
         self.facts = facts
@@ -64,8 +64,10 @@ class _Window:
     """Facts in time order, asked: is there one with ``lo <= ts <= hi``, of another event than ``seq``?"""
 
     def __init__(self, facts: list[dict]):
-        self.facts = facts
-        self.times = [f["ts"] for f in facts]
+        # already in time order for a validated timeline (then this sort is one linear pass);
+        # stable, so the facts of one event stay together
+        self.facts = sorted(facts, key=_TS)
+        self.times = [f["ts"] for f in self.facts]
 
     def any_between(self, lo: float, hi: float, seq: int) -> bool:
         facts = self.facts
@@ -81,8 +83,8 @@ class _Window:
 def _absence(i: int, node: Absence, t: FactTable, app: _Application):
     """Each trigger T (per party, or primary) past its deadline, with no expected fact (of T's
     party, when per_party) and no cancel fact of another event in ``[T.ts, deadline(T)]``."""
-    deadline, trigger, expect, cancel = t.time(node.deadline), _key(t, node.trigger), _key(t, node.expect), \
-        _key(t, node.cancel)
+    deadline = t.time(node.deadline)
+    trigger, expect, cancel = _key(t, node.trigger), _key(t, node.expect), _key(t, node.cancel)
     expected = [f for f in app.facts if f[expect]]
     by_party: dict[str, list[dict]] = {}
     for f in expected:

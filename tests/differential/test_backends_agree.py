@@ -101,3 +101,27 @@ def test_a_fact_bound_in_a_match_still_counts_for_its_absence_conditions(engine)
     assert [(f.rule, f.events) for f in report.findings] == [
         ("counted", ["i5", "i6", "m2"]), ("early", ["i6", "m2"]), ("early", ["m2", "m3"]),
         ("counted", ["m2", "m3", "i1"])]
+
+
+def test_backends_agree_with_the_oracle_on_a_timeline_not_in_time_order(engine):
+    """A Timeline built in code may hold its events out of time order ("before" is then list
+    order, windows are still time): the backends still give the oracle's findings."""
+    from datetime import datetime, timezone
+
+    from engine import load_policy
+    events = []
+    for k in range(4):  # four rounds; Ian's thank-you is late in rounds 1 and 3 only
+        day = f"2026-03-{2 + 7 * k:02d}"
+        events += [{"id": f"i{k}", "type": "interview", "at": f"{day}T14:00:00Z", "with": ["ian"]},
+                   {"id": f"y{k}", "type": "thank_you", "at": f"{day}T{18 if k % 2 == 0 else 23}:00:00Z",
+                    "to": ["ian"], "channel": "email", "body": f"Thanks ({k})"}]
+    events[3]["at"] = "2026-03-10T23:00:00Z"  # round 1's thank-you, five days late
+    events[7]["at"] = "2026-03-24T23:00:00Z"  # round 3's thank-you, three days late
+    timeline = timeline_from_data({"contacts": {"ian": {"name": "Ian"}}, "applications": {"a": {"company": "A"}},
+                                   "events": events})
+    shuffled = timeline.model_copy(update={"events": timeline.events[::-1]})
+    policy = load_policy("etiquette")
+    as_of = datetime(2026, 4, 14, tzinfo=timezone.utc)
+    expected = audit(shuffled, policy, as_of, engine=ORACLE).findings
+    assert [f.events for f in expected if f.rule == "thank-you-within-24h"] == [["i3"], ["i1"]]
+    assert audit(shuffled, policy, as_of, engine=engine).findings == expected
