@@ -249,10 +249,12 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
             common[key] = _time(ref, timeline, event, calendar) if event.type in types else 0.0
         for key, test, types in text_flags:
             common[key] = _text_flag(test, words, normalised) if event.type in types else 0
-        for position, party in enumerate(event.parties or ("",)):
+        parties = event.parties or ("",)
+        for position, party in enumerate(parties):
             contact = timeline.contacts.get(party) if party else None
             role = contact.role if contact else ""
-            fact = {"fid": len(facts), **common, "party": party, "primary": int(position == 0)}
+            fact = common if position == len(parties) - 1 else dict(common)  # the last party takes ``common``
+            fact["fid"], fact["party"], fact["primary"] = len(facts), party, int(position == 0)
             if channels:
                 pref = (contact.preferred_channel or "") if contact else ""
                 fact["pref"] = pref
