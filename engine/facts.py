@@ -6,27 +6,44 @@ deadlines, the end of a local day, local office hours, word counts, phrase match
 body fingerprints, and selector membership. The backends then do the part that is
 a rules engine's job: correlating facts, ordering, windows, counting and absence.
 
+Facts are prepared per application: each application's events get that employer's
+calendar and their own interview rounds, and :attr:`FactTable.apps` lists each
+application's facts in order. Every IR node correlates facts of one application only
+(see :mod:`engine.ir`), so the backends evaluate one application at a time.
+
 A fact has these attributes:
 
 ``fid``      position in the fact list (events in order, then parties in order)
 ``id``       the event id; ``seq`` the event's position; ``primary`` 1 for its first party
 ``type``, ``app``, ``party``, ``channel`` (``""`` when absent), ``ts`` (epoch seconds)
-``round``    the interview round this event belongs to: the latest interview's ``round``
-             when the tracker gives one, else how many interviews came before
-``body``     a fingerprint of the normalised body (0 without a body); ``words`` its word count
-``pref``     the party's standing preferred channel from the contact list (``""`` if none)
-``offpref``  1 when the fact has a channel and a standing preference that differ
 ``one``      always 1 (the sentinel correlated patterns end with)
 ``s<k>``     1 when the fact matches the program's k-th selector, else 0
 ``t<k>``     the program's k-th :class:`~engine.ir.TimeRef` computed on this fact (0 on facts
              of event types that no node reads it on)
 ``f<k>``     1 when the k-th flag test holds for this fact (0 where no node reads it)
+
+and these only when a node of the program reads them (preparation is lean: a body
+is normalised at most once, and fingerprinted only for a ``Duplicate`` node):
+
+``round``    (``Duplicate``) the interview round this event belongs to: the latest
+             interview's ``round`` when the tracker gives one, else how many interviews came before
+``body``     (``Duplicate``) a fingerprint of the normalised body (0 without a body)
+``words``    (a ``WordsOver`` flag) the body's word count
+``pref``     (``ChannelMismatch``) the party's standing preferred channel from the contact list
+             (``""`` if none); ``offpref`` 1 when the fact has a channel and a standing
+             preference that differ
+``n<k>``     (``Count`` with ``max > 0``) for the k-th count scope of :func:`count_scopes` (a
+             subject selector, per party or not): the fact's position among the application's
+             facts in that scope (matching the selector, and of the same party when per party,
+             else primary), counting from 0 in fid order; -1 for a fact outside the scope. The
+             durable backend joins a count's chain on it (``X_k`` is the fact whose position
+             is X_1's plus k-1), which durable-rules can look up by hash instead of testing
+             every earlier pair
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
@@ -34,14 +51,13 @@ from zoneinfo import ZoneInfo
 
 from .calendar import CalendarError, end_of_local_day
 from .errors import Problem
-from .ir import OutsideHours, Phrases, Program, Selector, TimeRef, WordsOver
+from .ir import ChannelMismatch, Count, Duplicate, OutsideHours, Phrases, Program, Selector, TimeRef, WordsOver
 from .timeline import Timeline
 
-__all__ = ["FactTable", "prepare_facts", "epoch", "from_epoch"]
+__all__ = ["FactTable", "prepare_facts", "count_scopes", "epoch", "from_epoch"]
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_WS = re.compile(r"\s+")
 
 
 def epoch(instant: datetime) -> float:
@@ -59,8 +75,17 @@ class FactTable:
     selector_index: dict[Selector, int]
     timeref_index: dict[TimeRef, int]
     flag_index: dict
+    #: application id -> that application's facts (the same dicts as in ``facts``), in fid order
+    apps: dict[str, list[dict]] = field(default_factory=dict)
     #: selector object id -> its key; hashing a frozen Selector of frozensets on every test is slow
     _keys: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.facts and not self.apps:  # a table built without its groups: derive them
+            apps: dict[str, list[dict]] = {}
+            for fact in self.facts:
+                apps.setdefault(fact["app"], []).append(fact)
+            object.__setattr__(self, "apps", apps)
 
     def sel(self, selector: Selector | None) -> str | None:
         if selector is None:
@@ -82,13 +107,18 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": 
 
 def _normalise(text: str) -> str:
     """Case, runs of spaces and typographic quotes do not matter when comparing text."""
-    return _WS.sub(" ", text.translate(_QUOTES)).strip().lower()
+    return " ".join(text.translate(_QUOTES).split()).lower()
 
 
-def _fingerprint(body: str | None) -> int:
-    if not body or not body.strip():
+def _fingerprint(normalised: str) -> int:
+    """A 48-bit fingerprint of an already normalised body (0: no body)."""
+    if not normalised:
         return 0
-    return int.from_bytes(hashlib.sha256(_normalise(body).encode()).digest()[:6], "big") or 1
+    return int.from_bytes(hashlib.sha256(normalised.encode()).digest()[:6], "big") or 1
+
+
+#: ZoneInfo keeps only 8 zones strongly; a timeline may use more (zone names are validated, few)
+_zone = lru_cache(maxsize=1024)(ZoneInfo)
 
 
 def _matches(selector: Selector, event, party: str, role: str, channel: str) -> bool:
@@ -119,7 +149,7 @@ def _time(ref: TimeRef, timeline: Timeline, event, calendar) -> float:
     else:
         base = event.at
     if ref.end_of_day:
-        whole_day = base.astimezone(ZoneInfo(calendar.zone)).date()
+        whole_day = base.astimezone(_zone(calendar.zone)).date()
         base = end_of_local_day(base, calendar.zone)
     if ref.business_days:
         if whole_day is not None:
@@ -129,26 +159,38 @@ def _time(ref: TimeRef, timeline: Timeline, event, calendar) -> float:
     return epoch(base) + ref.seconds
 
 
+def count_scopes(program: Program) -> list[tuple[Selector, bool]]:
+    """The distinct (subject, per_party) of the program's ``Count`` nodes with ``max > 0``,
+    in node order: the k-th gets the fact attribute ``n<k>``."""
+    scopes: dict[tuple[Selector, bool], None] = {}
+    for node in program.nodes:
+        if isinstance(node, Count) and node.max > 0:
+            scopes.setdefault((node.subject, node.per_party), None)
+    return list(scopes)
+
+
 @lru_cache(maxsize=256)
 def _normalised_phrases(phrases: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(_normalise(p) for p in phrases)
 
 
-def _flag(test, timeline: Timeline, event, party: str, calendar) -> int:
-    body = event.__dict__.get("body") or ""
+def _text_flag(test, words: int, normalised: str) -> int:
+    """A flag test on the event's body (the same for every party)."""
     if isinstance(test, WordsOver):
-        return int(len(body.split()) > test.limit)
+        return int(words > test.limit)
     if isinstance(test, Phrases):
-        text = _normalise(body)
-        return int(any(p in text for p in _normalised_phrases(test.phrases)))
-    if isinstance(test, OutsideHours):
-        local = event.at.astimezone(ZoneInfo(timeline.contact_zone(party or None, event.application)))
-        minute = local.hour * 60 + local.minute
-        inside = test.start_minute <= minute < test.end_minute
-        if test.business_days_only and not calendar.is_business_day(local.date()):
-            inside = False
-        return int(not inside)
+        return int(any(p in normalised for p in _normalised_phrases(test.phrases)))
     raise TypeError(f"unknown flag test {test!r}")
+
+
+def _hours_flag(test: OutsideHours, timeline: Timeline, event, party: str, calendar) -> int:
+    """Whether ``event`` happened outside ``test``'s hours, in ``party``'s local time."""
+    local = event.at.astimezone(_zone(timeline.contact_zone(party or None, event.application)))
+    minute = local.hour * 60 + local.minute
+    inside = test.start_minute <= minute < test.end_minute
+    if test.business_days_only and not calendar.is_business_day(local.date()):
+        inside = False
+    return int(not inside)
 
 
 def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> FactTable:
@@ -157,43 +199,83 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
     timerefs = program.timerefs()
     flags = program.flags()
     timeref_types, flag_types = program.timeref_types(), program.flag_types()
+    kinds = {type(n) for n in program.nodes}
+    duplicates, channels = Duplicate in kinds, ChannelMismatch in kinds
+    counts_words = any(isinstance(f, WordsOver) for f in flags)
+    reads_text = duplicates or any(isinstance(f, Phrases) for f in flags)
+    # (attribute, test or reference, the event types it is read on): hashing a frozen TimeRef per event is slow
+    text_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if not isinstance(f, OutsideHours)]
+    hours_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if isinstance(f, OutsideHours)]
+    #: selectors without roles depend on the event alone: computed once per (type, channel)
+    event_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is None]
+    party_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is not None]
+    by_kind: dict[tuple[str, str], dict[str, int]] = {}
+    timeref_keys = [(f"t{k}", t, timeref_types[t]) for k, t in enumerate(timerefs)]
+    selector_index = {s: k for k, s in enumerate(selectors)}
+    ranks = [(f"n{k}", f"s{selector_index[subject]}", per_party)
+             for k, (subject, per_party) in enumerate(count_scopes(program))]
+    positions: dict[tuple, int] = {}  # (rank key, app, party or None) -> facts in that scope so far
     spec = program.calendar
     calendars: dict[str, object] = {}
     rounds: dict[str, int] = {}
     facts: list[dict] = []
+    apps: dict[str, list[dict]] = {}
     for seq, event in enumerate(timeline.events):
         app = event.application
         calendar = calendars.get(app)
-        if calendar is None:
+        if calendar is None:  # the first event of an application
             calendar = calendars[app] = timeline.calendar(
                 app, weekend=spec.weekend, closures=spec.closures, public_holidays=spec.public_holidays)
-        if event.type == "interview":
-            rounds[app] = event.round if event.round is not None else rounds.get(app, 0) + 1
+            apps[app] = []
         fields = event.__dict__  # pydantic's getattr is slow for fields a model lacks
         channel = fields.get("channel") or ""
-        body = fields.get("body")
-        common = {
-            "id": event.id, "seq": seq, "type": event.type, "app": app, "channel": channel,
-            "ts": epoch(event.at), "round": rounds.get(app, 0), "body": _fingerprint(body),
-            "words": len(body.split()) if body else 0, "one": 1,
-        }
+        body = fields.get("body") or ""
+        normalised = _normalise(body) if reads_text and body else ""
+        words = len(body.split()) if counts_words and body else 0
+        common = {"id": event.id, "seq": seq, "type": event.type, "app": app, "channel": channel,
+                  "ts": epoch(event.at), "one": 1}
+        if duplicates:
+            if event.type == "interview":
+                rounds[app] = event.round if event.round is not None else rounds.get(app, 0) + 1
+            common["round"] = rounds.get(app, 0)
+            common["body"] = _fingerprint(normalised)
+        if counts_words:
+            common["words"] = words
+        matched = by_kind.get((event.type, channel))
+        if matched is None:
+            matched = by_kind[(event.type, channel)] = {
+                key: int(_matches(selector, event, "", "", channel)) for key, selector in event_selectors}
+        common.update(matched)
         try:
-            times = {f"t{k}": _time(ref, timeline, event, calendar) if event.type in timeref_types[ref] else 0.0
-                     for k, ref in enumerate(timerefs)}
+            for key, ref, types in timeref_keys:
+                common[key] = _time(ref, timeline, event, calendar) if event.type in types else 0.0
         except CalendarError as exc:  # say whose calendar and which event
             raise CalendarError([Problem(p.code, f"application `{app}`, event `{event.id}`: {p.message}", p.loc,
                                          path=p.path) for p in exc.problems]) from None
-        for position, party in enumerate(event.parties or ("",)):
+        for key, test, types in text_flags:
+            common[key] = _text_flag(test, words, normalised) if event.type in types else 0
+        parties = event.parties or ("",)
+        for position, party in enumerate(parties):
             contact = timeline.contacts.get(party) if party else None
             role = contact.role if contact else ""
-            pref = (contact.preferred_channel or "") if contact else ""
-            fact = {"fid": len(facts), **common, "party": party, "primary": int(position == 0), "pref": pref,
-                    "offpref": int(bool(pref and channel and channel != pref))}
-            for k, selector in enumerate(selectors):
-                fact[f"s{k}"] = int(_matches(selector, event, party, role, channel))
-            fact.update(times)
-            for k, test in enumerate(flags):
-                fact[f"f{k}"] = _flag(test, timeline, event, party, calendar) if event.type in flag_types[test] else 0
+            fact = common if position == len(parties) - 1 else dict(common)  # the last party takes ``common``
+            fact["fid"], fact["party"], fact["primary"] = len(facts), party, int(position == 0)
+            if channels:
+                pref = (contact.preferred_channel or "") if contact else ""
+                fact["pref"] = pref
+                fact["offpref"] = int(bool(pref and channel and channel != pref))
+            for key, selector in party_selectors:
+                fact[key] = int(_matches(selector, event, party, role, channel))
+            for key, test, types in hours_flags:
+                fact[key] = _hours_flag(test, timeline, event, party, calendar) if event.type in types else 0
+            for key, subject, per_party in ranks:
+                if fact[subject] and (per_party or position == 0):
+                    scope = (key, app, party if per_party else None)
+                    fact[key] = positions.get(scope, 0)
+                    positions[scope] = fact[key] + 1
+                else:
+                    fact[key] = -1
             facts.append(fact)
-    return FactTable(facts, epoch(as_of), {s: k for k, s in enumerate(selectors)},
-                     {t: k for k, t in enumerate(timerefs)}, {f: k for k, f in enumerate(flags)})
+            apps[app].append(fact)
+    return FactTable(facts, epoch(as_of), selector_index,
+                     {t: k for k, t in enumerate(timerefs)}, {f: k for k, f in enumerate(flags)}, apps)

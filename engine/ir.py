@@ -3,8 +3,9 @@
 Rule kinds (``engine/rules/``) lower policy rules into these nodes; backends only
 understand these nodes. Every node works on *facts* (see :mod:`engine.facts`): one
 flat record per event and party, carrying plain numbers and strings only. The
-meaning of each node is stated here, once; ``backends/reference.py`` is its
-executable statement, ``backends/durable.py`` compiles it to Rete rules.
+meaning of each node is stated here, once; ``tests/spec/allpairs.py`` is its executable
+statement (all-pairs loops, the test oracle), ``backends/reference.py`` evaluates it with
+indexes, one short function per node, and ``backends/durable.py`` compiles it to Rete rules.
 
 Common words:
 
@@ -30,13 +31,28 @@ Nodes:
               ``party_scoped``: A names no party, or the same party as X): a finding. Subject
               facts are primary unless party_scoped. Cites [A, X] with the earliest such A.
 ``ChannelMismatch`` for each subject fact X with a party: P = the latest preference fact
-              for X's party before X; a finding when P exists and ``X.channel != P.channel``, or
+              for X's party before X in scope; a finding when P exists and ``X.channel != P.channel``, or
               when none exists and X's party has a standing preference ``X.pref != X.channel``.
               Cites [P, X] or [X].
 ``Flag``      for each subject fact X (primary unless per_party) whose prepared flag is set.
 ``Duplicate`` for each subject fact X with a body, and Y an earlier subject fact (smaller
               ``fid``) in scope, same round, same body, other party: a finding. Cites [Y, X]
               with the earliest such Y.
+
+Every node is application-scoped. Each definition above relates a fact only to facts
+in scope (``ChannelMismatch``'s preferences too: the latest preference fact of X's party
+in scope), and ``Flag`` relates it to none; the prepared attributes of a fact depend only
+on its own event, its party and the earlier events of its application (calendar, rounds,
+positions in a count's scope); ``seq`` and ``fid`` are positions in the whole timeline, but
+nodes only compare them within scope, where their order is that of the application's own
+events. Hence, for any
+program and timeline, the matches are the union over applications of the matches on
+each application's facts alone: auditing a timeline gives the findings of auditing
+each application's sub-timeline (its events only), concatenated in application order
+(findings are sorted by application first). Backends rely on this: both evaluate one
+application at a time (``FactTable.apps``), which bounds every correlation by the size
+of one application, and ``tests/differential/test_per_application.py`` checks it. A
+new node must keep this property (or the backends' per-application loops must go).
 """
 
 from __future__ import annotations

@@ -11,12 +11,19 @@ tests an absence binds it first, so each ``none`` is checked once all facts are 
 and each ``none`` sits right after the patterns it constrains, which keeps chains of
 partial matches short). A ``none`` never sees a fact bound earlier in the same match,
 so where such a fact could be the one the ``none`` excludes, the positive pattern
-tests it instead (a reset inside a count chain, an anchor that is itself ``unless``):
+tests it instead (a reset inside a count chain). durable-rules finds a pattern's
+candidates by hashing its equality tests and then tests each candidate in the order
+written, so joins are equalities where the IR allows (a count's chain on scope
+positions), and range tests come before equalities (the first failing test ends a
+candidate's evaluation):
 
 * ``Absence``    clk, T (trigger, clock past its deadline), none(expected in window), none(cancel)
-* ``Premature``  clk, A (anchor), S (subject, early), none(a later anchor before S), none(unless)
-* ``Count``      clk, [A (after)], X1, X2, none(between X1 and X2), ..., X, none(reset)
-* ``Follows``    A, X  (two rules when party-scoped: anchor naming nobody / naming X's party)
+* ``Premature``  clk, S (subject), none(unless before S), A (anchor, S early), none(a later anchor before S)
+* ``Count``      clk, [A (after)], X1, X2, ..., X, none(reset); X_k is found by its position in
+                 the count's scope (``n<k>`` of :mod:`engine.facts`: X1's plus k-1), an
+                 equality durable-rules looks up by hash, so a chain costs one lookup per link
+                 rather than a test of every earlier subject fact
+* ``Follows``    X, A  (two rules when party-scoped: anchor naming nobody / naming X's party)
 * ``ChannelMismatch`` clk, P, X, none(a later preference) | clk, X (standing preference), none(any preference)
 * ``Flag``       X (flag set)
 * ``Duplicate``  Y, X (same application, round and body; other party; later)
@@ -32,7 +39,7 @@ from typing import Any
 
 from . import _durable_runtime as rt
 from ..errors import EngineError
-from ..facts import FactTable
+from ..facts import FactTable, count_scopes
 from ..ir import Absence, ChannelMismatch, Count, Duplicate, Flag, Follows, Premature, Program, Selector
 from .base import Match
 
@@ -49,6 +56,7 @@ class _Plan:
         self.sel = {s: f"s{k}" for k, s in enumerate(program.selectors())}
         self.time = {t: f"t{k}" for k, t in enumerate(program.timerefs())}
         self.flag = {f: f"f{k}" for k, f in enumerate(program.flags())}
+        self.rank = {scope: f"n{k}" for k, scope in enumerate(count_scopes(program))}
         self.rules: dict[str, Any] = {}
         #: rule name -> (node index, aliases cited in order, offender alias, alias and attr of due)
         self.readers: dict[str, tuple[int, tuple[str, ...], str, tuple[str, str] | None]] = {}
@@ -68,8 +76,8 @@ class _Plan:
     def _absence(self, i: int, n: Absence) -> None:
         deadline = self.time[n.deadline]
         scope = _gt("party", 0) if n.per_party else _eq("primary", 1)
-        window = [_eq("app", _ref("t", "app")), _neq("seq", _ref("t", "seq")), _gte("ts", _ref("t", "ts")),
-                  _lte("ts", _ref("t", deadline))]
+        window = [_lte("ts", _ref("t", deadline)), _gte("ts", _ref("t", "ts")), _neq("seq", _ref("t", "seq")),
+                  _eq("app", _ref("t", "app"))]
         same_party = [_eq("party", _ref("t", "party"))] if n.per_party else []
         patterns = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
                     rt.pattern("t", self._is(n.trigger), scope, _lt(deadline, _ref("clk", "ts"))),
@@ -80,15 +88,15 @@ class _Plan:
 
     def _premature(self, i: int, n: Premature) -> None:
         opens = self.time[n.opens]
+        # S first: whether an ``unless`` fact precedes S is tested once per S, not per (A, S)
         patterns = [rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
-                    rt.pattern("a", self._is(n.anchor), *[_eq(self.sel[u], 0) for u in n.unless],
-                               _eq("one", _ref("clk", "one"))),
-                    rt.pattern("s", self._is(n.subject), _eq("primary", 1), _eq("app", _ref("a", "app")),
-                               _gt("seq", _ref("a", "seq")), _lt("ts", _ref("a", opens))),
-                    rt.none(self._is(n.anchor), _eq("app", _ref("a", "app")), _gt("seq", _ref("a", "seq")),
-                            _lt("seq", _ref("s", "seq")))]
+                    rt.pattern("s", self._is(n.subject), _eq("primary", 1), _eq("one", _ref("clk", "one")))]
         for unless in n.unless:
-            patterns.append(rt.none(self._is(unless), _eq("app", _ref("s", "app")), _lt("seq", _ref("s", "seq"))))
+            patterns.append(rt.none(self._is(unless), _lt("seq", _ref("s", "seq")), _eq("app", _ref("s", "app"))))
+        patterns += [rt.pattern("a", self._is(n.anchor), _gt(opens, _ref("s", "ts")), _lt("seq", _ref("s", "seq")),
+                                _eq("app", _ref("s", "app"))),
+                     rt.none(self._is(n.anchor), _lt("seq", _ref("s", "seq")), _gt("seq", _ref("a", "seq")),
+                             _eq("app", _ref("s", "app")))]
         self._add(f"n{i}", rt.rule(*patterns), i, ("a", "s"), "s", ("a", opens))
 
     def _count(self, i: int, n: Count) -> None:
@@ -104,8 +112,11 @@ class _Plan:
             first_link = [_eq("app", _ref("a", "app")), _gt("seq", _ref("a", "seq"))]
         head = chain[0]
         patterns.append(rt.pattern(head, subject, *scope, *first_link))
-        for prev, alias in zip(chain, chain[1:]):
-            link = [subject, *scope, _eq("app", _ref(head, "app")), _gt("seq", _ref(prev, "seq"))]
+        if n.max > 0:
+            rank = self.rank[(n.subject, n.per_party)]
+        for k, alias in enumerate(chain[1:], start=1):
+            # the k-th fact after X_1 in the count's scope: an equality, which durable looks up by hash
+            link = [subject, *scope, _eq("app", _ref(head, "app")), _eq(rank, _ref(head, rank, plus=k))]
             if n.per_party:
                 link.append(_eq("party", _ref(head, "party")))
             if alias == "x" and n.window is not None:
@@ -113,42 +124,38 @@ class _Plan:
             if alias != "x" and n.reset is not None:
                 link.append(_eq(self.sel[n.reset], 0))  # an inner link lies between X1 and X
             patterns.append(rt.pattern(alias, *link))
-            between = [subject, *scope, _eq("app", _ref(head, "app")), _gt("seq", _ref(prev, "seq")),
-                       _lt("seq", _ref(alias, "seq"))]
-            if n.per_party:
-                between.append(_eq("party", _ref(head, "party")))
-            patterns.append(rt.none(*between))
         if n.reset is not None and n.max > 0:
-            patterns.append(rt.none(self._is(n.reset), _eq("app", _ref(head, "app")), _gt("seq", _ref(head, "seq")),
-                                    _lt("seq", _ref("x", "seq"))))
+            patterns.append(rt.none(self._is(n.reset), _lt("seq", _ref("x", "seq")), _gt("seq", _ref(head, "seq")),
+                                    _eq("app", _ref(head, "app"))))
         self._add(f"n{i}", rt.rule(*patterns), i, tuple(chain), "x")
 
     def _follows(self, i: int, n: Follows) -> None:
         def body(anchor_scope: list, subject_scope: list) -> dict:
-            return rt.rule(rt.pattern("a", self._is(n.anchor), *anchor_scope),
-                           rt.pattern("x", self._is(n.subject), *subject_scope, _eq("app", _ref("a", "app")),
-                                      _gt("seq", _ref("a", "seq"))))
+            # X first: a first pattern keeps no right memory, and subject facts are the many
+            return rt.rule(rt.pattern("x", self._is(n.subject), *subject_scope),
+                           rt.pattern("a", self._is(n.anchor), *anchor_scope, _lt("seq", _ref("x", "seq")),
+                                      _eq("app", _ref("x", "app"))))
         if not n.party_scoped:
             self._add(f"n{i}", body([], [_eq("primary", 1)]), i, ("a", "x"), "x")
             return
         self._add(f"n{i}", body([_eq("party", 0)], [_eq("primary", 1)]), i, ("a", "x"), "x")
-        self._add(f"n{i}b", body([_gt("party", 0)], [_eq("party", _ref("a", "party"))]), i, ("a", "x"), "x")
+        self._add(f"n{i}b", body([_gt("party", 0), _eq("party", _ref("x", "party"))], []), i, ("a", "x"), "x")
 
     def _channelmismatch(self, i: int, n: ChannelMismatch) -> None:
         preference = _eq("type", "preference")
         self._add(f"n{i}", rt.rule(
             rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
             rt.pattern("p", preference, _eq("one", _ref("clk", "one"))),
-            rt.pattern("x", self._is(n.subject), _gt("party", 0), _eq("app", _ref("p", "app")),
-                       _eq("party", _ref("p", "party")), _gt("seq", _ref("p", "seq")),
-                       _neq("channel", _ref("p", "channel"))),
-            rt.none(preference, _eq("app", _ref("x", "app")), _eq("party", _ref("x", "party")),
-                    _gt("seq", _ref("p", "seq")), _lt("seq", _ref("x", "seq")))), i, ("p", "x"), "x")
+            rt.pattern("x", self._is(n.subject), _gt("party", 0), _gt("seq", _ref("p", "seq")),
+                       _neq("channel", _ref("p", "channel")), _eq("app", _ref("p", "app")),
+                       _eq("party", _ref("p", "party"))),
+            rt.none(preference, _lt("seq", _ref("x", "seq")), _gt("seq", _ref("p", "seq")),
+                    _eq("app", _ref("x", "app")), _eq("party", _ref("x", "party")))), i, ("p", "x"), "x")
         self._add(f"n{i}b", rt.rule(
             rt.pattern("clk", _eq("type", rt.CLOCK_TYPE)),
             rt.pattern("x", self._is(n.subject), _gt("party", 0), _eq("offpref", 1), _eq("one", _ref("clk", "one"))),
-            rt.none(preference, _eq("app", _ref("x", "app")), _eq("party", _ref("x", "party")),
-                    _lt("seq", _ref("x", "seq")))), i, ("x",), "x")
+            rt.none(preference, _lt("seq", _ref("x", "seq")), _eq("app", _ref("x", "app")),
+                    _eq("party", _ref("x", "party")))), i, ("x",), "x")
 
     def _flag(self, i: int, n: Flag) -> None:
         scope = [] if n.per_party else [_eq("primary", 1)]
@@ -195,20 +202,27 @@ class DurableBackend:
             return found
 
     def run(self, program: Program, table: FactTable) -> list[Match]:
+        """Every match, from one durable session per application (each node is application-scoped)."""
         plan, name = self._prepared(program)
-        if not name or not table.facts:
-            return []  # no rules, or no facts for any rule to match
+        if not name:
+            return []  # no rules
+        out: list[Match] = []
+        for facts in table.apps.values():
+            out.extend(self._run_application(plan, name, table, facts))
+        return out
+
+    def _run_application(self, plan: _Plan, name: str, table: FactTable, facts: list[dict]) -> list[Match]:
         codes: dict[str, dict[str, int]] = {attr: {"": 0} for attr in _INTERNED}
-        facts = []
-        for fact in table.facts:
+        docs = []
+        for fact in facts:
             doc = {k: v for k, v in fact.items() if k not in ("id", "pref") and k not in _INTERNED}
             for attr in _INTERNED:
                 values = codes[attr]
                 doc[attr] = values.setdefault(fact[attr], len(values))
             doc["id"] = fact["fid"]
-            facts.append(doc)
+            docs.append(doc)
         try:
-            fired = self._runtime.evaluate(name, facts, {"id": "clock", "ts": table.clock})
+            fired = self._runtime.evaluate(name, docs, {"id": "clock", "ts": table.clock})
         except rt.DurableError as exc:
             raise EngineError(f"durable-rules failed: {exc}") from exc
         return [self._match(plan, table, rule_name, aliases) for rule_name, aliases in fired]
