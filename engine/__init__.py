@@ -12,15 +12,32 @@ Declarative YAML policies, checked against a candidate's event timeline::
 The public names are listed in ``__all__``; everything else is internal.
 """
 
-from .api import AuditReport, audit, load_policy, load_timeline, parse_instant
-from .decide import Agenda, AgendaItem, Alternative, CheckResult, PlannedAction, agenda, check
-from .errors import EngineError, FollowupError, InputError, Loc, Problem
-from .findings import Finding
-from .policy import Policy
-from .timeline import Timeline
+import importlib as _importlib
+
+#: each public name and the module that defines it, imported on first use (PEP 562), so that
+#: ``import engine.cli`` does not build every pydantic model before a command needs them
+_HOME = {
+    "AuditReport": "api", "audit": "api", "load_policy": "api", "load_timeline": "api", "parse_instant": "api",
+    "Agenda": "decide", "AgendaItem": "decide", "Alternative": "decide", "CheckResult": "decide",
+    "PlannedAction": "decide", "agenda": "decide", "check": "decide",
+    "EngineError": "errors", "FollowupError": "errors", "InputError": "errors", "Loc": "errors", "Problem": "errors",
+    "Finding": "findings", "Policy": "policy", "Timeline": "timeline",
+}
 
 __all__ = sorted([
     "Agenda", "AgendaItem", "Alternative", "AuditReport", "CheckResult", "EngineError", "Finding", "FollowupError",
     "InputError", "Loc", "PlannedAction", "Policy", "Problem", "Timeline", "agenda", "audit", "check",
     "load_policy", "load_timeline", "parse_instant",
 ], key=str.casefold)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

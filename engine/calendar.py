@@ -14,14 +14,17 @@ errors (:class:`CalendarError`), never a crash or an endless loop.
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+import types
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import holidays as _holidays
 
 from .errors import InputError, Problem
 from .limits import CALENDAR_LAST_YEAR
@@ -36,9 +39,65 @@ UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+if TYPE_CHECKING:
+    from holidays import HolidayBase
+
+
+def _countries_package() -> None:
+    """Make ``holidays.countries`` importable without running its ``__init__``.
+
+    That ``__init__`` imports every one of the ~250 country modules (a fifth of a second),
+    and importing any one of them (``holidays.countries.united_states``) runs it first;
+    the package has no maintained way to load a single country. Unless the real package
+    is already loaded, a bare package module with the same ``__path__`` stands in for it,
+    so that only the modules a calendar uses are imported. Its attributes load lazily
+    from the package's registry, so ``from holidays.countries import Canada`` still works.
+    """
+    if "holidays.countries" in sys.modules:
+        return
+    import holidays
+    from holidays.registry import COUNTRIES
+
+    names = {name: module for module, names in COUNTRIES.items() for name in names}
+    package = types.ModuleType("holidays.countries")
+    package.__path__ = [os.path.join(path, "countries") for path in holidays.__path__]
+    package.__package__ = "holidays.countries"
+
+    def __getattr__(name: str):  # PEP 562: the registry's names, imported on first use
+        if name not in names:
+            raise AttributeError(f"module 'holidays.countries' has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"holidays.countries.{names[name]}"), name)
+        setattr(package, name, value)
+        return value
+
+    package.__getattr__ = __getattr__
+    sys.modules["holidays.countries"] = package
+    holidays.countries = package
+
+
+def _country_class(code: str):
+    """The ``holidays`` class for an ISO 3166 code or alias (``US``, ``USA``, ``UK``), or None.
+
+    Only country entities count: financial markets (``NYSE``) and the package's other
+    names (``JAN``, a month constant) are not countries.
+    """
+    from holidays.registry import COUNTRIES
+    for module, names in COUNTRIES.items():
+        if code in names[1:] and code.isupper():
+            _countries_package()
+            return getattr(importlib.import_module(f"holidays.countries.{module}"), names[0])
+    return None
+
+
 @lru_cache(maxsize=256)
-def _holiday_table(country: str, subdivision: str | None) -> _holidays.HolidayBase:
-    return _holidays.country_holidays(country, subdiv=subdivision)
+def _holiday_table(country: str, subdivision: str | None) -> "HolidayBase":
+    """The public holidays of ``country`` (upper case), as ``holidays.country_holidays`` would
+    give them, importing only that country's module. Raises ``NotImplementedError`` for an
+    unknown country or subdivision, as ``holidays`` does."""
+    cls = _country_class(country)
+    if cls is None:
+        raise NotImplementedError(f"Country {country} not available")
+    return cls(subdiv=subdivision)
 
 
 def check_region(country: str, subdivision: str | None) -> str | None:

@@ -14,14 +14,15 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Sequence
 
-from . import api
-from .backends import ENGINES
 from .errors import FollowupError, InputError, Loc, Problem
 from .limits import DEFAULT_LIMITS, Limits
 from .report.escape import escape_text
-from .source import STDIN_NAME
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+#: ``engine.backends.ENGINES``, spelt out: importing the backends builds the timeline models, which
+#: only the commands that read timelines need (tests/unit/test_batch.py checks that the two agree)
+ENGINES = ("auto", "durable", "reference")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
     a.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
     a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    a.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                   help="audit the files in N processes (default: the number of cores; 1: in this process)")
     _add_engine(a)
     _add_limits(a)
 
@@ -157,35 +160,16 @@ def _now() -> datetime:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .report import AuditItem, render
+    from . import api
+    from .batch import Job, audit_files, default_jobs
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
-    problems = []
-    timelines = []
-    limits = _limits(args)
-    for path in args.timelines:
-        try:
-            timelines.append((STDIN_NAME if path == "-" else path, _load_timeline(path, limits)))
-        except InputError as exc:
-            problems.extend(exc.problems)
+    policy, policy_problems = None, []
     try:
         policy = api.load_policy(args.policy)
     except InputError as exc:
-        problems.extend(exc.problems)
-    if problems:
-        raise InputError(problems)
-    notices: list[str] = []
-    items = []
-    for path, timeline in timelines:
-        with _located_in(path):
-            report = api.audit(timeline, policy, as_of, engine=args.engine, notices=notices)
-        if report.ignored:
-            notices.append(f"warning: {path}: {len(report.ignored)} event(s) after the as-of time were ignored: "
-                           f"{', '.join(report.ignored)}")
-        items.append(AuditItem(path, timeline, report))
-    for line in dict.fromkeys(notices):
-        print(escape_text(line), file=sys.stderr)
-    sys.stdout.write(render(args.format, items))
-    return EXIT_VIOLATION if any(i.report.violations for i in items) else EXIT_OK
+        policy_problems = exc.problems
+    job = Job(args.policy, as_of, args.engine, args.format, _limits(args), len(args.timelines))
+    return audit_files(args.timelines, job, policy, policy_problems, jobs=args.jobs or default_jobs())
 
 
 @contextmanager
@@ -212,6 +196,8 @@ def _action(text: str, timeline, limits: Limits = DEFAULT_LIMITS):
 
 
 def _check(args: argparse.Namespace) -> int:
+    from . import api
+    from .source import STDIN_NAME
     from .decide import check
     from .report import decisions
     limits = _limits(args)
@@ -229,6 +215,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _agenda(args: argparse.Namespace) -> int:
+    from . import api
+    from .source import STDIN_NAME
     from .decide import agenda
     from .report import decisions
     timeline = _load_timeline(args.timeline, _limits(args))
@@ -257,6 +245,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _policy(args: argparse.Namespace) -> int:
+    from . import api
     from .policy.show import diff_policies, show_effective, show_source
     if args.policy_command == "show":
         policy = api.load_policy(args.policy, args.policies)

@@ -6,9 +6,11 @@ Each module has ``render(items: list[AuditItem]) -> str``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..api import AuditReport
-from ..timeline import Timeline
+if TYPE_CHECKING:  # not imported at run time: engine.report.escape is loaded by engine.cli at startup
+    from ..api import AuditReport
+    from ..timeline import Timeline
 
 __all__ = ["AuditItem", "RENDERERS", "render"]
 

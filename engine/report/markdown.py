@@ -23,29 +23,36 @@ def _ids(ids: list[str]) -> str:
     return ", ".join(escape_markdown(i) for i in ids)
 
 
+def item_lines(item: AuditItem) -> list[str]:
+    """The lines of one item, without the blank line that follows it in :func:`render`."""
+    out: list[str] = []
+    tl, report = item.timeline, item.report
+    zone = tl.timezone or "UTC"
+    out.append(f"## Follow-up review: {escape_markdown(tl.candidate or item.label)}")
+    out.append("")
+    out.append(f"Policy `{escape_text(report.policy)}`, as of {local(report.as_of, zone)}: "
+               f"{counts(report.findings)}.")
+    for app, findings in by_application(tl, report.findings):
+        out.append("")
+        out.append(f"### {escape_markdown(application_title(tl, app))}")
+        out.append("")
+        if not findings:
+            out.append("Nothing to flag.")
+            continue
+        out.append("| | rule | what happened | events |")
+        out.append("|---|---|---|---|")
+        for f in findings:
+            out.append(f"| {_ICON[f.severity]} | `{escape_text(f.rule)}` | {escape_markdown(f.message)} "
+                       f"| {_ids(f.events)} |")
+    if report.ignored:
+        out.append("")
+        out.append(f"_Not evaluated (after the as-of time): {_ids(report.ignored)}._")
+    return out
+
+
 def render(items: list[AuditItem]) -> str:
     out: list[str] = []
     for item in items:
-        tl, report = item.timeline, item.report
-        zone = tl.timezone or "UTC"
-        out.append(f"## Follow-up review: {escape_markdown(tl.candidate or item.label)}")
-        out.append("")
-        out.append(f"Policy `{escape_text(report.policy)}`, as of {local(report.as_of, zone)}: "
-                   f"{counts(report.findings)}.")
-        for app, findings in by_application(tl, report.findings):
-            out.append("")
-            out.append(f"### {escape_markdown(application_title(tl, app))}")
-            out.append("")
-            if not findings:
-                out.append("Nothing to flag.")
-                continue
-            out.append("| | rule | what happened | events |")
-            out.append("|---|---|---|---|")
-            for f in findings:
-                out.append(f"| {_ICON[f.severity]} | `{escape_text(f.rule)}` | {escape_markdown(f.message)} "
-                           f"| {_ids(f.events)} |")
-        if report.ignored:
-            out.append("")
-            out.append(f"_Not evaluated (after the as-of time): {_ids(report.ignored)}._")
+        out.extend(item_lines(item))
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -11,27 +11,34 @@ from ._common import SEVERITY_WORD, application_title, by_application, counts, l
 from .escape import escape_text
 
 
+def item_lines(item: AuditItem) -> list[str]:
+    """The lines of one item, without the blank line that follows it in :func:`render`."""
+    out: list[str] = []
+    tl, report = item.timeline, item.report
+    who = tl.candidate or "the candidate"
+    zone = tl.timezone or "UTC"
+    out.append(f"Follow-up audit for {who} ({item.label})")
+    out.append(f"  policy {report.policy}, as of {local(report.as_of, zone)}, engine {report.engine}")
+    out.append(f"  {counts(report.findings)}")
+    for app, findings in by_application(tl, report.findings):
+        out.append("")
+        out.append(f"  {application_title(tl, app)}  [{app}]")
+        if not findings:
+            out.append("    ok: nothing to flag")
+        for f in findings:
+            out.append(f"    {SEVERITY_WORD[f.severity]:<9} {f.rule}  ({f.category})")
+            out.append(f"              {f.message}")
+            cited = ", ".join(f.events)
+            out.append(f"              events: {cited}")
+    if report.ignored:
+        out.append("")
+        out.append(f"  not evaluated (after the as-of time): {', '.join(report.ignored)}")
+    return out
+
+
 def render(items: list[AuditItem]) -> str:
     out: list[str] = []
     for item in items:
-        tl, report = item.timeline, item.report
-        who = tl.candidate or "the candidate"
-        zone = tl.timezone or "UTC"
-        out.append(f"Follow-up audit for {who} ({item.label})")
-        out.append(f"  policy {report.policy}, as of {local(report.as_of, zone)}, engine {report.engine}")
-        out.append(f"  {counts(report.findings)}")
-        for app, findings in by_application(tl, report.findings):
-            out.append("")
-            out.append(f"  {application_title(tl, app)}  [{app}]")
-            if not findings:
-                out.append("    ok: nothing to flag")
-            for f in findings:
-                out.append(f"    {SEVERITY_WORD[f.severity]:<9} {f.rule}  ({f.category})")
-                out.append(f"              {f.message}")
-                cited = ", ".join(f.events)
-                out.append(f"              events: {cited}")
-        if report.ignored:
-            out.append("")
-            out.append(f"  not evaluated (after the as-of time): {', '.join(report.ignored)}")
+        out.extend(item_lines(item))
         out.append("")
     return "\n".join(escape_text(line) for line in out).rstrip() + "\n"
