@@ -54,7 +54,7 @@ from .errors import Problem
 from .ir import ChannelMismatch, Count, Duplicate, OutsideHours, Phrases, Program, Selector, TimeRef, WordsOver
 from .timeline import Timeline
 
-__all__ = ["FactTable", "prepare_facts", "count_scopes", "epoch", "from_epoch"]
+__all__ = ["FactTable", "prepare_facts", "append_event", "count_scopes", "epoch", "from_epoch"]
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -279,3 +279,37 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
             apps[app].append(fact)
     return FactTable(facts, epoch(as_of), selector_index,
                      {t: k for k, t in enumerate(timerefs)}, {f: k for k, f in enumerate(flags)}, apps)
+
+
+def append_event(table: FactTable, timeline: Timeline, program: Program, event, as_of: datetime) -> FactTable:
+    """``table`` (prepared by :func:`prepare_facts` for ``timeline`` under ``program``) with the
+    facts of ``event``, which comes after every event of ``timeline``, appended, as of ``as_of``.
+
+    The same facts as :func:`prepare_facts` on ``timeline`` with ``event`` appended, without
+    preparing the earlier events again: ``event``'s facts depend on them only through its
+    application's interview round and its positions in the count scopes, which are carried
+    over here. ``table`` is left as it is (its fact dicts are shared by the new table).
+    """
+    own = prepare_facts(timeline.model_copy(update={"events": [event]}), program, as_of).facts
+    app = event.application
+    base = table.apps.get(app, [])
+    seq = table.facts[-1]["seq"] + 1 if table.facts else 0
+    offset = len(table.facts)
+    scopes = [f"n{k}" for k in range(len(count_scopes(program)))]
+    per_party = [pp for _, pp in count_scopes(program)]
+    for fact in own:
+        fact["fid"] += offset
+        fact["seq"] = seq
+        if "round" in fact:
+            latest = base[-1]["round"] if base else 0
+            if event.type != "interview":
+                fact["round"] = latest
+            elif event.round is None:
+                fact["round"] = latest + 1
+        for key, by_party in zip(scopes, per_party):
+            if fact[key] >= 0:  # its position in the scope: after the scope's earlier facts
+                fact[key] += sum(1 for f in base if f[key] >= 0 and (not by_party or f["party"] == fact["party"]))
+    apps = dict(table.apps)
+    apps[app] = [*base, *own]
+    return FactTable([*table.facts, *own], epoch(as_of), table.selector_index, table.timeref_index,
+                     table.flag_index, apps)
