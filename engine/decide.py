@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .api import audit
 from .calendar import iso_utc, local_time
 from .errors import InputError, Problem, did_you_mean
-from .facts import epoch, from_epoch, prepare_facts
-from .findings import Finding, human_type
-from .ir import Count, Flag, Follows, OutsideHours, Premature
+from .backends import Backend, get_backend
+from .backends.reference import _RUN, _Application, ReferenceBackend
+from .facts import FactTable, append_event, epoch, from_epoch, prepare_facts
+from .findings import Finding, build_findings, human_type
+from .ir import Absence, Count, Flag, Follows, OutsideHours, Premature
 from .policy import Policy
 from .source import Document, dotted_path, pydantic_problems
 from .timeline import (CANDIDATE_TYPES, CHANNELS, AwareTimestamp, OutOfRange, Outreach, Recipients, Text, Timeline,
@@ -155,49 +157,82 @@ def _in_range(instant: datetime, what: str) -> datetime:
         raise InputError(Problem("input.out-of-range", f"{what} {exc}")) from None
 
 
-def _place(timeline: Timeline, action: PlannedAction, when: datetime) -> tuple[Timeline, str]:
-    """The timeline with ``action`` at ``when``, after every event at or before ``when``
-    (a message sent now comes after whatever is already recorded for now), and its id."""
-    check_action_refs(timeline, action)
-    app = action.application or next(iter(timeline.applications))
-    ident, n = "planned", 1
-    while ident in timeline.by_id:
-        n += 1
-        ident = f"planned-{n}"
-    # not validated again: the action was, and ``when`` may be a boundary past the last instant
-    # a timeline may hold (MAX_INSTANT), which is still far from overflowing
-    event = Outreach.model_construct(id=ident, type=action.type, at=when, application=app, to=list(action.to),
-                                     channel=action.channel, body=action.body)
-    before = [e for e in timeline.events if e.at <= when]
-    after = [e for e in timeline.events if e.at > when]
-    return timeline.model_copy(update={"events": [*before, event, *after]}), ident
+class _Checker:
+    """One ``check`` call's prepared state: the timeline (cut at ``when``) and its facts,
+    prepared once; each planned action at each instant then adds only its own facts and
+    runs only the nodes that can cite it.
 
+    The action is always the timeline's last event (every event is at or before ``when``,
+    and it is placed at ``when`` or later, after whatever is recorded for that instant), so
+    a finding that cites it has it as the subject (the offender): every node cites its
+    subject and only earlier facts besides. Only the action's application is evaluated,
+    and of its nodes only those whose subject (an absence's trigger) selector matches one
+    of the action's facts.
+    """
 
-def _caused(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime, engine: str) -> list[Finding]:
-    placed, ident = _place(timeline, action, when)
-    return [f for f in audit(placed, policy, when, engine=engine).findings if ident in f.events]
+    def __init__(self, timeline: Timeline, policy: Policy, when: datetime, engine: "str | Backend"):
+        self.timeline, self.policy, self.when = timeline, policy, when
+        self.backend = get_backend(engine) if isinstance(engine, str) else engine
+        self.table = prepare_facts(timeline, policy.program, when)
+        ident, n = "planned", 1
+        while ident in timeline.by_id:
+            n += 1
+            ident = f"planned-{n}"
+        self.ident = ident
+
+    def place(self, action: PlannedAction, when: datetime) -> FactTable:
+        """The facts with ``action`` sent at ``when`` appended, as of ``when``."""
+        check_action_refs(self.timeline, action)
+        app = action.application or next(iter(self.timeline.applications))
+        # not validated again: the action was, and ``when`` may be a boundary past the last instant
+        # a timeline may hold (MAX_INSTANT), which is still far from overflowing
+        event = Outreach.model_construct(id=self.ident, type=action.type, at=when, application=app,
+                                         to=list(action.to), channel=action.channel, body=action.body)
+        return append_event(self.table, self.timeline, self.policy.program, event, when)
+
+    def caused(self, action: PlannedAction, when: datetime) -> list[Finding]:
+        """The findings that cite ``action`` sent at ``when``."""
+        program = self.policy.program
+        table = self.place(action, when)
+        own = table.facts[len(self.table.facts):]
+        app = own[0]["app"]
+        fids = {f["fid"] for f in own}
+        if isinstance(self.backend, ReferenceBackend):
+            facts = _Application(table.apps[app])
+            matches = []
+            for index, node in enumerate(program.nodes):
+                key = table.sel(node.trigger if isinstance(node, Absence) else node.subject)
+                if any(f[key] for f in own):
+                    matches.extend(m for m in _RUN[type(node)](index, node, table, facts) if m.offender in fids)
+        else:
+            alone = FactTable(table.facts, table.clock, table.selector_index, table.timeref_index,
+                              table.flag_index, {app: table.apps[app]})
+            matches = [m for m in self.backend.run(program, alone) if m.offender in fids]
+        findings = build_findings(program, table, matches, self.timeline)
+        return [f for f in findings if self.ident in f.events]
 
 
 def _denies(findings: list[Finding]) -> bool:
     return any(f.severity == "violation" for f in findings)
 
 
-def _boundaries(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetime) -> list[datetime]:
+def _boundaries(checker: _Checker, action: PlannedAction, at: datetime) -> list[datetime]:
     """Instants after ``at`` at which some rule's verdict on the action may change."""
-    placed, ident = _place(timeline, action, at)
-    table = prepare_facts(placed, policy.program, at)
+    timeline, policy = checker.timeline, checker.policy
+    table = checker.place(action, at)
     limit = epoch(at + HORIZON)
     points: set[float] = set()
     for fact in table.facts:
         for key, value in fact.items():
             if key[0] == "t" and key[1:].isdigit():
                 points.add(value)
+    app = table.facts[-1]["app"]
     for node in policy.program.nodes:
         if isinstance(node, Count) and node.window is not None:
             points.update(f["ts"] + node.window for f in table.facts)
         if isinstance(node, Flag) and isinstance(node.test, OutsideHours):
             for contact in action.to:
-                zone = ZoneInfo(timeline.contact_zone(contact, placed.by_id[ident].application))
+                zone = ZoneInfo(timeline.contact_zone(contact, app))
                 day = at.astimezone(zone).date()
                 start = time(node.test.start_minute // 60, node.test.start_minute % 60)
                 for offset in range(0, 60):
@@ -207,7 +242,7 @@ def _boundaries(timeline: Timeline, action: PlannedAction, policy: Policy, at: d
 
 
 def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetime | None = None,
-          engine: str = "reference") -> CheckResult:
+          engine: "str | Backend" = "reference") -> CheckResult:
     """May the candidate send ``action`` at ``at``? If not, when, and how?
 
     ``at`` defaults to the action's own ``at``; one of them is required (this never
@@ -220,10 +255,11 @@ def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetim
         raise InputError(Problem("input.naive-instant", "`at` must be timezone-aware"))
     when = _in_range(when, "`at`")
     timeline, _ = timeline.until(when)
-    findings = _caused(timeline, action, policy, when, engine)
+    checker = _Checker(timeline, policy, when, engine)
+    findings = checker.caused(action, when)
     denied = _denies(findings)
-    earliest = _earliest(timeline, action, policy, when, engine, findings) if denied else None
-    alternatives = _alternatives(timeline, action, policy, when, engine, findings, earliest) if denied else []
+    earliest = _earliest(checker, action, findings) if denied else None
+    alternatives = _alternatives(checker, action, findings, earliest) if denied else []
     return CheckResult(decision="deny" if denied else "allow", at=iso_utc(when), earliest=iso_utc(earliest),
                        findings=findings, alternatives=alternatives, policy=policy.name)
 
@@ -244,16 +280,14 @@ def _waiting_can_help(policy: Policy, rule_id: str) -> bool:
     return False
 
 
-def _earliest(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime, engine: str,
-              findings: list[Finding] | None = None) -> datetime | None:
-    if findings is None:
-        findings = _caused(timeline, action, policy, when, engine)
-    if any(f.severity == "violation" and not _waiting_can_help(policy, f.rule) for f in findings):
+def _earliest(checker: _Checker, action: PlannedAction, findings: list[Finding]) -> datetime | None:
+    """The first instant after the checker's ``when`` at which ``action`` is allowed, or None."""
+    if any(f.severity == "violation" and not _waiting_can_help(checker.policy, f.rule) for f in findings):
         return None  # some violation holds at every later instant too
-    for tries, candidate in enumerate(_boundaries(timeline, action, policy, when)):
+    for tries, candidate in enumerate(_boundaries(checker, action, checker.when)):
         if tries >= MAX_TRIES:
             break
-        if not _denies(_caused(timeline, action, policy, candidate, engine)):
+        if not _denies(checker.caused(action, candidate)):
             return candidate
     return None
 
@@ -269,20 +303,21 @@ def _preferred(timeline: Timeline, contact: str, app: str, when: datetime) -> st
     return person.preferred_channel if person else None
 
 
-def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, when: datetime, engine: str,
-                  findings: list[Finding], earliest: datetime | None) -> list[Alternative]:
+def _alternatives(checker: _Checker, action: PlannedAction, findings: list[Finding],
+                  earliest: datetime | None) -> list[Alternative]:
+    timeline, when = checker.timeline, checker.when
     out: list[Alternative] = []
     app = action.application or next(iter(timeline.applications))
     zone = timeline.application_zone(app)
     channels = {_preferred(timeline, c, app, when) for c in action.to} - {None, action.channel}
     for channel in sorted(channels):
         other = action.model_copy(update={"channel": channel})
-        caused = _caused(timeline, other, policy, when, engine)
+        caused = checker.caused(other, when)
         if not _denies(caused):
             out.append(Alternative(change={"channel": channel},
                                    reason=f"send it by {channel.replace('_', ' ')}, the recipient's preferred channel, now"))
         else:
-            later = _earliest(timeline, other, policy, when, engine, caused)
+            later = _earliest(checker, other, caused)
             if later is not None:
                 out.append(Alternative(change={"channel": channel, "at": iso_utc(later)},
                                        reason=f"send it by {channel.replace('_', ' ')} from {local_time(later, zone)}"))
@@ -291,7 +326,7 @@ def _alternatives(timeline: Timeline, action: PlannedAction, policy: Policy, whe
     if len(action.to) > 1:
         for contact in action.to:
             single = action.model_copy(update={"to": [contact]})
-            if not _denies(_caused(timeline, single, policy, when, engine)):
+            if not _denies(checker.caused(single, when)):
                 out.append(Alternative(change={"to": contact},
                                        reason=f"send it to {timeline.contact_name(contact)} only"))
     return out
