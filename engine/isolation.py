@@ -487,6 +487,8 @@ class IsolatedRunner:
         self._retiring: list[tuple[Any, float]] = []  # (process told to stop, reap deadline)
         self._seq = 0
         self._closed = False
+        #: set by :meth:`abort`: the call under way is being stopped on purpose (never retried)
+        self._aborting = False
         self._owner_pid = os.getpid()
         self._start_failures = 0
         self._no_start_until = 0.0
@@ -536,6 +538,8 @@ class IsolatedRunner:
                 self._record_incident(failure.cause, "request served by the fallback")
                 self.stats.fallbacks += 1
                 kind, value = "failed", failure.cause
+            finally:
+                self._aborting = False
         # Outside the lock: the fallback may be slow, and other threads may use the worker.
         if kind == "ok":
             return value
@@ -544,6 +548,22 @@ class IsolatedRunner:
         if self.fallback is None:
             raise WorkerUnavailable(f"isolation worker for {self.name} failed: {value}")
         return self.fallback(payload)
+
+    def abort(self) -> None:
+        """Stop the call under way now (from another thread): SIGKILL its worker.
+
+        The call then fails (the fallback answers, or :class:`WorkerUnavailable`) and is
+        not retried on a fresh worker, whether or not the worker had acknowledged the
+        request: its owner (e.g. a pool whose time budget ran out, or that is closing)
+        wants it ended, not moved.
+        """
+        self._aborting = True
+        pid = self.pid
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def close(self) -> None:
         """Stop the worker (gracefully, then by force) and refuse further calls.  Idempotent."""
@@ -583,13 +603,19 @@ class IsolatedRunner:
         self._seq += 1
         seq = self._seq
         request = pickle.dumps(("call", seq, payload_bytes), protocol=_PICKLE_PROTOCOL)
+        if self._aborting:
+            raise _Failure("the call was stopped before it started")
         worker = self._ensure_worker()
         try:
             try:
                 deadline = self._hand_over(worker, request, seq, timeout)
             except _Gone as gone:
+                if self._aborting:  # killed on purpose before it read the request: not moved
+                    raise _Failure(self._fail_worker(worker, gone.problem, "when its call was stopped")) from None
                 cause = self._fail_worker(worker, gone.problem, "while idle")
                 self._record_incident(cause, "starting a new one")
+                if self._aborting:
+                    raise _Failure("the call was stopped before it started") from None
                 worker = self._ensure_worker()
                 try:
                     deadline = self._hand_over(worker, request, seq, timeout)

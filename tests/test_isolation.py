@@ -299,6 +299,29 @@ def _freeze_then_kill_after_send(worker):
     worker.conn.send_bytes = send_then_kill
 
 
+def test_an_aborted_call_is_never_moved_to_a_fresh_worker(make_runner, caplog):
+    """A call its owner stops on purpose (a pool over its time budget, or closing) ends
+    there, even when the worker had not read the request yet: moving it to a fresh
+    worker would let it run past the budget (or past the shutdown)."""
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    runner = make_runner()
+    assert runner.call(("double", 1)) == 2
+    first_pid = runner.pid
+    os.kill(first_pid, signal.SIGSTOP)  # it cannot read the next request: no acknowledgement
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(runner.call(("double", 2))))
+    thread.start()
+    assert wait_for(lambda: runner._lock.locked())  # the call is under way
+    time.sleep(0.05)
+    runner.abort()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert outcome == [fallback(("double", 2))]  # the fallback answered: no fresh worker took it
+    assert runner.stats.starts == 1 and runner.stats.fallbacks == 1  # no fresh worker was started for it
+    assert process_gone(first_pid)
+    assert runner.call(("double", 3)) == 6  # the next call is an ordinary one again
+
+
 def test_kill_after_the_send_before_the_worker_read_it_is_an_idle_death(make_runner, caplog):
     """Ordering 1: the send succeeds into the pipe of a worker that then dies without
     having read the request. Nothing ran, so the death is classified "while idle" and

@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import signal
 import threading
 from typing import Any
 
@@ -235,14 +234,9 @@ class WorkerPool:
 
     @staticmethod
     def _kill(runner: IsolatedRunner) -> None:
-        """SIGKILL the worker of a runner that is in a call (the call then returns at once)."""
-        pid = runner.pid
-        if pid is None:
-            return
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Stop the call of a runner that is in one: its worker is killed, the call returns
+        at once and is not retried on a fresh worker (:meth:`IsolatedRunner.abort`)."""
+        runner.abort()
 
     def _over_budget(self, budget: Budget, during: str):
         self.over_budget += 1

@@ -541,7 +541,7 @@ def test_the_server_log_in_the_docs_is_real(durable_server, tmp_path):
         os.kill(victim, sig)
         _wait_gone(victim)
         _answers(srv)
-        expected.append(f"isolation incident in engine.backends.isolated:run_in_worker: worker pid {victim} "
+        expected.append(f"isolation incident in engine.service:run: worker pid {victim} "
                         f"killed by {sig.name} while idle; starting a new one")
     # however the server noticed each death (before or after handing a request over), one line each
     assert [ln for ln in srv.log()[start:].splitlines() if "isolation incident" in ln] == expected
