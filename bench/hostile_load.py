@@ -8,8 +8,8 @@ Two phases against one ``followup serve`` on 127.0.0.1 (a subprocess, stopped at
 ``hostile``  the same clients and mix, but every ``--hostile-every``-th request of each
              client (default 4th) is a hostile one, round-robin: a YAML "billion laughs"
              body, a 20,000-event timeline (1.7 MB), 10,000-level nesting, a body that is
-             not JSON, and a slow check (a denied inquiry on a large timeline, which
-             runs into the server's time budget).
+             not JSON, and a slow check (a denied inquiry whose earliest-time search
+             tries 4,000 boundary instants, and runs into the server's time budget).
 
 Throughout, a separate prober asks ``GET /healthz`` every 100 ms, and the server's
 resident memory (its own and its worker processes', from ``/proc``) is sampled every
@@ -42,6 +42,7 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,11 +68,11 @@ def _good_requests(sc) -> list[tuple[str, str, bytes, str | None]]:
     return out
 
 
-def _big_timeline(events: int) -> dict:
-    """A timeline of ``events`` short employer contacts and inquiries in one application
-    (compact, so that 20,000 of them stay under the 2 MiB body limit)."""
-    data, _ = generate_one(0, 30, open_ended=True)
-    app = next(iter(data["applications"]))
+def _big_timeline(data: dict, events: int) -> dict:
+    """``data`` (the scenario's timeline) with ``events`` short employer contacts and
+    inquiries in its last application, compact so that 20,000 of them stay under the
+    2 MiB body limit; the scenario's planned actions stay valid on it."""
+    app = data["events"][-1].get("application") or next(iter(data["applications"]))
     contact = next(iter(data["contacts"]))
     out = []
     for i in range(events):
@@ -83,6 +84,27 @@ def _big_timeline(events: int) -> dict:
     return {**data, "applications": {app: data["applications"][app]}, "events": out}
 
 
+def _slow_check(events: int) -> dict:
+    """A valid check that runs for many seconds: a status inquiry months before the
+    employer's timetable allows one, after ``events`` employer messages 10 minutes apart,
+    each a boundary instant the earliest-time search tries (the server's time budget
+    ends it)."""
+    start = datetime(2026, 3, 2, 15, tzinfo=timezone.utc)
+    iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    first = start + timedelta(days=1)
+    timeline_events = [
+        {"id": "i1", "type": "interview", "at": iso(start), "with": ["alice"]},
+        {"id": "t1", "type": "timetable", "at": iso(start + timedelta(hours=1)), "by": "alice",
+         "decision_by": "2026-12-18"},
+    ] + [{"id": f"e{k}", "type": "employer_contact", "at": iso(first + timedelta(minutes=10 * k)), "from": "alice",
+          "channel": "email"} for k in range(events)]
+    return {"timeline": {"timezone": "America/New_York", "contacts": {"alice": {"name": "Alice Park"}},
+                         "applications": {"acme": {"company": "Acme", "country": "US", "timezone": "America/New_York"}},
+                         "events": timeline_events},
+            "action": {"type": "status_inquiry", "to": "alice", "channel": "email"},
+            "at": iso(first + timedelta(minutes=10 * events))}
+
+
 def _hostile_requests(sc) -> list[tuple[str, str, bytes, str]]:
     """(label, path, body, content type)."""
     laughs = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -90,10 +112,10 @@ def _hostile_requests(sc) -> list[tuple[str, str, bytes, str]]:
         laughs.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]")
     laughs.append("timeline: *a9")
     bomb = ("\n".join(laughs) + "\n").encode()
-    huge = json.dumps({"timeline": _big_timeline(20_000), "as_of": "2026-06-01T00:00:00Z"}, separators=(",", ":")).encode()
+    huge = json.dumps({"timeline": _big_timeline(sc.data, 20_000), "as_of": "2026-06-01T00:00:00Z"},
+                      separators=(",", ":")).encode()
     deep = ('{"as_of": "2026-06-01T00:00:00Z", "timeline": ' + "[" * 10_000 + "]" * 10_000 + "}").encode()
-    slow_timeline = _big_timeline(5_000)
-    slow = json.dumps({"timeline": slow_timeline, "action": {**sc.actions["inquiry-early"], "application": next(iter(slow_timeline["applications"]))}}).encode()
+    slow = json.dumps(_slow_check(4_000)).encode()
     return [
         ("bomb-as-yaml", "/v1/audit", bomb, "application/yaml"),
         ("bomb-as-json", "/v1/audit", bomb, "application/json"),
