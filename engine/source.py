@@ -43,6 +43,7 @@ import yaml
 from yaml.events import (AliasEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
                          ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent)
 
+from .duration import shown
 from .errors import InputError, Loc, Problem
 from .limits import DEFAULT_LIMITS, MAX_INT_DIGITS, Limits
 
@@ -370,12 +371,8 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict:
     if len(out) != len(pairs):
         seen: set = set()
         key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _Refused("yaml.duplicate-key", f"duplicate key `{shown_key(key)}`")
+        raise _Refused("yaml.duplicate-key", f"duplicate key `{shown(key, 60)}`")
     return out
-
-
-def shown_key(key: str) -> str:
-    return key if len(key) <= 60 and key.isprintable() else repr(key[:60])[1:-1]
 
 
 def _json_int(literal: str) -> int:
