@@ -347,7 +347,7 @@ def _render(job: Job, item, source: Source) -> str:
         return json.dumps(timeline_entry(item), indent=2).replace("\n", "\n    ")
     if job.fmt == "jsonl":
         return json.dumps({**_where(source), "candidate": item.timeline.candidate, **item.report.contract()},
-                          ensure_ascii=False, separators=(",", ":"))
+                          separators=(",", ":"))
     if job.fmt == "html":
         from .report import html
         return html.section(item, f"t{source.index}")
@@ -368,7 +368,7 @@ def _invalid(job: Job, source: Source, problems: tuple[Problem, ...], audit: boo
     text = None
     if job.fmt == "jsonl":
         text = json.dumps({**_where(source), "errors": [p.as_dict() for p in problems]},
-                          ensure_ascii=False, separators=(",", ":"))
+                          separators=(",", ":"))
     elif job.fmt == "json" and job.total != 1:
         text = json.dumps({"timeline": source.label, "errors": [p.as_dict() for p in problems]},
                           indent=2).replace("\n", "\n    ")
