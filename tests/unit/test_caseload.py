@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import api
 from engine.batch import Job, Source, audit_files, expand
@@ -363,3 +365,30 @@ def test_a_source_carries_what_a_worker_needs_and_pickles():
     import pickle
     source = Source("c.jsonl", 3, b"{}", index=7)
     assert pickle.loads(pickle.dumps(source)) == source and source.label == "c.jsonl:3"
+
+
+_GOOD = {n: as_json_line(EXAMPLES[n]) for n in (0, 3)}
+_BAD = ['{"events": 3}', "{", "[]", "null", '{"a": 1, "a": 2}', "\xff", '{"events": [], "x": 1}']
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.sampled_from(sorted(_GOOD)), st.sampled_from(_BAD), st.sampled_from(["", " ", "\t"])),
+                max_size=6))
+def test_jsonl_rows_are_one_per_non_blank_line_in_order_good_ones_exact(capsys, tmp_path, lines):
+    """Invariant: for any mix of good, bad and blank lines, --format jsonl writes one row per
+    non-blank line, in line order, numbered by the file's lines; a good line's row is its
+    report; a bad line's row has located errors on that line; exit 2 iff a line is bad."""
+    path = tmp_path / "mix.jsonl"
+    text = [(_GOOD[x] if isinstance(x, int) else x) for x in lines]
+    path.write_bytes(b"".join((t.encode("utf-8") if t != "\xff" else b"\xff") + b"\n" for t in text))
+    code, out, err = run(capsys, "audit", str(path), "--format", "jsonl", "--jobs", "1", *REF)
+    rows = jsonl_rows(out)
+    expected = [(n, x) for n, x in enumerate(lines, 1) if not (isinstance(x, str) and not x.strip())]
+    assert [r["line"] for r in rows] == [n for n, _ in expected]
+    for row, (n, x) in zip(rows, expected):
+        if isinstance(x, int):
+            assert {k: row[k] for k in ("as_of", "policy", "findings")} == contract(EXAMPLES[x])
+        else:
+            assert row["errors"] and all(e["line"] == n and e["file"] == str(path) for e in row["errors"])
+    bad = any(isinstance(x, str) and x.strip() for x in lines)
+    assert (code == 2) == bad and (err.count("error[") >= 1) == bad
