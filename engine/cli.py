@@ -23,6 +23,7 @@ EXIT_OK, EXIT_VIOLATION, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 #: ``engine.backends.ENGINES``, spelt out: importing the backends builds the timeline models, which
 #: only the commands that read timelines need (tests/unit/test_batch.py checks that the two agree)
 ENGINES = ("auto", "durable", "reference")
+AUDIT_FORMATS = ("text", "json", "jsonl", "markdown", "html")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,12 +86,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("audit", help="audit timelines: what was overdue, harassing, off-channel or premature")
-    a.add_argument("timelines", nargs="+", metavar="TIMELINE", help="timeline files (YAML or JSON; - for stdin)")
+    a.add_argument("timelines", nargs="+", metavar="TIMELINE",
+                   help="timeline files (YAML or JSON; - for stdin), directories (their .yaml, .yml, .json and "
+                        ".jsonl files, recursively), glob patterns, or JSON Lines files (.jsonl: one timeline a line)")
     a.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
     a.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
-    a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    a.add_argument("--format", choices=AUDIT_FORMATS, default="text",
+                   help="text, markdown or html for people; json (one document) or jsonl (one report a line) "
+                        "for programs (default text)")
+    a.add_argument("--summary", action="store_true",
+                   help="after the reports (text, markdown; in html: above them), a table of every timeline, "
+                        "most urgent first: violations, warnings and the next item due")
+    a.add_argument("-o", "--output", metavar="FILE",
+                   help="write the result to FILE (replaced once complete) instead of standard output")
     a.add_argument("--jobs", type=_positive, default=None, metavar="N",
-                   help="audit the files in N processes (default: the number of cores; 1: in this process)")
+                   help="audit the timelines in N processes (default: the number of cores; 1: in this process)")
     _add_engine(a)
     _add_limits(a)
 
@@ -161,15 +171,24 @@ def _now() -> datetime:
 
 def _audit(args: argparse.Namespace) -> int:
     from . import api
-    from .batch import Job, audit_files, default_jobs
+    from .batch import Job, atomic_output, audit_files, default_jobs, one_timeline
+    if args.summary and args.format in ("json", "jsonl"):
+        raise InputError(Problem("input.bad-option", f"--summary is for text, markdown and html output, not "
+                                                     f"`{args.format}` (each report has its counts)"))
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     policy, policy_problems = None, []
     try:
         policy = api.load_policy(args.policy)
     except InputError as exc:
         policy_problems = exc.problems
-    job = Job(args.policy, as_of, args.engine, args.format, _limits(args), len(args.timelines))
-    return audit_files(args.timelines, job, policy, policy_problems, jobs=args.jobs or default_jobs())
+    plain = all(p == "-" or one_timeline([p]) for p in args.timelines)
+    total = 1 if one_timeline(args.timelines) else len(args.timelines) if plain else 0
+    job = Job(args.policy, as_of, args.engine, args.format, _limits(args), total, summary=args.summary)
+    jobs = args.jobs or default_jobs()
+    if args.output is None or policy_problems:
+        return audit_files(args.timelines, job, policy, policy_problems, jobs=jobs)
+    with atomic_output(args.output) as out:
+        return audit_files(args.timelines, job, policy, policy_problems, jobs=jobs, out=out)
 
 
 @contextmanager

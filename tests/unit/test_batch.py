@@ -1,5 +1,6 @@
 """`followup audit` over many files (engine/batch.py): streamed, in input order, in a process pool
-with --jobs; the output and exit codes are those of rendering every report at once. And the
+with --jobs; the output of the valid files is that of rendering every report at once, and an
+invalid file is reported while the others are still audited (tests/unit/test_caseload.py has more). And the
 cold start: `import engine.cli` imports no heavy module, a calendar imports only its country."""
 
 from __future__ import annotations
@@ -89,14 +90,16 @@ def test_one_file_is_rendered_as_before(capsys, fmt):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_an_invalid_file_anywhere_means_exit_2_every_problem_and_no_output(capsys, tmp_path, jobs):
+def test_an_invalid_file_anywhere_is_reported_the_others_audited_and_the_exit_code_2(capsys, tmp_path, jobs):
+    """Was: one invalid file stopped the batch with nothing on stdout (issue 10)."""
     bad1, bad2 = tmp_path / "bad1.yaml", tmp_path / "bad2.yaml"
     bad1.write_text("candidate: [\n")
     bad2.write_text("timezone: Mars/Base\nevents: []\n")
     code, out, err = run(capsys, "audit", EXAMPLES[0], str(bad1), *EXAMPLES[1:], str(bad2), "--as-of", AS_OF,
-                         "--jobs", jobs)
-    assert code == 2 and out == ""
-    assert str(bad1) in err and str(bad2) in err and "warning:" not in err
+                         "--jobs", jobs, "--engine", "reference")
+    assert code == 2
+    assert out == all_at_once(EXAMPLES, "text")[1]
+    assert f"{bad1}:2:1: error[yaml.syntax]" in err and f"{bad2}:1:11: error[timeline.invalid]" in err
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -110,11 +113,11 @@ def test_invalid_policy_and_invalid_file_are_reported_together(capsys, tmp_path,
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_calendar_without_business_days_is_exit_2_named_by_file(capsys, jobs):
+def test_a_calendar_without_business_days_is_exit_2_named_by_file_and_the_others_audited(capsys, jobs):
     closed = "tests/badinput/cases/timeline-closed-for-years.json"
-    code, out, err = run(capsys, "audit", *EXAMPLES, closed, "--as-of", AS_OF, "--jobs", jobs)
-    assert code == 2 and out == ""
-    assert err.startswith(closed) and "calendar.no-business-day" in err
+    code, out, err = run(capsys, "audit", *EXAMPLES, closed, "--as-of", AS_OF, "--jobs", jobs, "--engine", "reference")
+    assert code == 2 and out == all_at_once(EXAMPLES, "text")[1]
+    assert err.splitlines()[-1].startswith(f"{closed}: error[calendar.no-business-day]")
 
 
 def test_notices_are_deduplicated_in_input_order_with_either_job_count(capsys):
@@ -150,6 +153,7 @@ def test_output_joins_pieces_exactly_as_render_joins_the_list(items, fmt):
     output = Output(job, out)
     for first, rest in items:
         output.add(Piece("x", "\n".join([first, *rest])))
+    output.close()
     assert out.getvalue() == expected
 
 

@@ -58,7 +58,7 @@ def test_naive_as_of_is_refused(capsys):
 
 def test_bad_option_is_one_line_and_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
-        main(["audit", "x.yaml", "--format", "html"])
+        main(["audit", "x.yaml", "--format", "pdf"])
     assert info.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
