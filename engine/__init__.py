@@ -14,6 +14,9 @@ The public names are listed in ``__all__``; everything else is internal.
 
 import importlib as _importlib
 
+#: the package's version; ``followup --version`` prefers the installed distribution's metadata
+__version__ = "0.1.0"
+
 #: each public name and the module that defines it, imported on first use (PEP 562), so that
 #: ``import engine.cli`` does not build every pydantic model before a command needs them
 _HOME = {

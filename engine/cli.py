@@ -81,8 +81,97 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
                    help="rules engine: durable-rules where it loads, else the reference evaluator (default auto)")
 
 
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked for (importlib.metadata reads files)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(f"followup {version()}\n")  # on stdout, like argparse's own version action
+        parser.exit(EXIT_OK)
+
+
+def version() -> str:
+    """The installed distribution's version, else the package's own ``__version__`` (a source checkout)."""
+    from importlib import metadata
+    try:
+        return metadata.version("followup")
+    except metadata.PackageNotFoundError:
+        from . import __version__
+        return __version__
+
+
+_INPUT = "invalid input or policy: one `file:line:col: error[code]: message` line per problem"
+_BUG = "internal error (a bug: please report it)"
+
+#: Each help page's epilog: its exit codes and one example that runs from the repository root
+#: (tests/unit/test_cli_help.py runs every example and fails on a (sub)command missing here).
+#: A new subcommand needs one entry here, keyed by its name after ``followup`` ("" for the top).
+_EPILOGS: dict[str, tuple[dict[int, str], str]] = {
+    "": ({EXIT_OK: "no violation, or an allowed action", EXIT_VIOLATION: "at least one violation, or a denied action",
+          EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+         "followup audit examples/over-eager.yaml --as-of 2026-04-14T13:00:00Z"),
+    "audit": ({EXIT_OK: "no violation in any timeline", EXIT_VIOLATION: "at least one violation",
+               EXIT_INPUT: "an invalid policy (nothing audited), or a timeline that could not be read (the "
+                           "others are still audited): one `file:line:col: error[code]: message` line per problem",
+               EXIT_INTERNAL: _BUG},
+              "followup audit examples/forgetful.yaml --as-of 2026-06-05T00:00:00Z"),
+    "check": ({EXIT_OK: "allowed: the message may be sent at that time", EXIT_VIOLATION: "denied",
+               EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+              "followup check examples/over-eager.yaml --at 2026-04-08T09:00:00-04:00 "
+              "--action '{\"type\": \"status_inquiry\", \"to\": \"nadia\", \"channel\": \"phone\"}'"),
+    "agenda": ({EXIT_OK: "the agenda was printed (whatever is on it)", EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+               "followup agenda examples/panel-rounds.yaml --as-of 2026-09-14T12:00:00Z"),
+    "serve": ({EXIT_OK: "the server was stopped (Ctrl-C)",
+               EXIT_INPUT: "a bad option, a --policies DIR that is not a directory, or FastAPI/uvicorn not installed",
+               EXIT_INTERNAL: _BUG},
+              "followup serve --port 8080 --policies policies/agencies"),
+    "policy": ({EXIT_OK: "done (lint: clean; test: all passed)", EXIT_VIOLATION: "lint: warnings; test: a failure",
+                EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+               "followup policy lint policies/etiquette.yaml"),
+    "policy show": ({EXIT_OK: "the policy was printed", EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+                    "followup policy show policies/agencies/lenient.yaml --effective"),
+    "policy diff": ({EXIT_OK: "the differences (or none) were printed", EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+                    "followup policy diff etiquette policies/agencies/strict.yaml"),
+    "policy lint": ({EXIT_OK: "no problem", EXIT_VIOLATION: "warnings only", EXIT_INPUT: "errors", EXIT_INTERNAL: _BUG},
+                    "followup policy lint policies/"),
+    "policy test": ({EXIT_OK: "every test passed", EXIT_VIOLATION: "a test failed, or coverage is under --fail-under",
+                     EXIT_INPUT: "invalid tests or policy", EXIT_INTERNAL: _BUG},
+                    "followup policy test policies/etiquette.yaml"),
+    "schema": ({EXIT_OK: "the schema was printed", EXIT_INPUT: "an unknown format name", EXIT_INTERNAL: _BUG},
+               "followup schema timeline"),
+    "doctor": ({EXIT_OK: "the report was printed", EXIT_INPUT: "an unknown engine name", EXIT_INTERNAL: _BUG},
+               "followup doctor"),
+    "completion": ({EXIT_OK: "the script was printed", EXIT_INPUT: "an unknown shell", EXIT_INTERNAL: _BUG},
+                   "followup completion bash"),
+}
+
+
+def epilog(exits: dict[int, str], example: str) -> str:
+    """A help page's epilog: ``exit codes:`` one per line, then ``example:`` and the command line."""
+    return "\n".join(["exit codes:", *(f"  {code}  {what}" for code, what in exits.items()), "",
+                      "example:", f"  {example}"])
+
+
+def subparsers(parser: argparse.ArgumentParser, name: str = ""):
+    """``(name, parser)`` for ``parser`` and every subcommand under it, ``name`` as in :data:`_EPILOGS`."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from subparsers(sub, f"{name} {sub_name}".strip())
+
+
+_COMPLETION_HELP = """print a shell completion script for followup, to install once:
+  bash: followup completion bash > ~/.local/share/bash-completion/completions/followup
+  zsh:  followup completion zsh > "${fpath[1]}/_followup"   (a directory on your $fpath)
+  tcsh: followup completion tcsh > ~/.followup.tcsh; then add `source ~/.followup.tcsh` to ~/.tcshrc"""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="followup", description="Check a job candidate's follow-up timeline against an etiquette policy.")
+    parser.add_argument("--version", action=_Version, help="print the version (followup X.Y.Z) and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("audit", help="audit timelines: what was overdue, harassing, off-channel or premature")
@@ -110,22 +199,22 @@ def _parser() -> argparse.ArgumentParser:
                    help='the planned message as JSON, e.g. \'{"type": "status_inquiry", "to": "alice", '
                         '"channel": "email"}\', or @file.json / @file.yaml')
     c.add_argument("--at", help="when it would be sent, ISO 8601 (default: the action's `at`, else now)")
-    c.add_argument("--policy", default="etiquette")
-    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
+    c.add_argument("--format", choices=("text", "json"), default="text", help="answer format (default text)")
     _add_engine(c)
     _add_limits(c)
 
     g = sub.add_parser("agenda", help="what is due next: thank-yous, inquiry windows, prohibitions")
     g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
     g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
-    g.add_argument("--policy", default="etiquette")
-    g.add_argument("--format", choices=("text", "json"), default="text")
+    g.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
+    g.add_argument("--format", choices=("text", "json"), default="text", help="agenda format (default text)")
     _add_engine(g)
     _add_limits(g)
 
     v = sub.add_parser("serve", help="run the HTTP JSON API (FastAPI + uvicorn)")
-    v.add_argument("--host", default="127.0.0.1")
-    v.add_argument("--port", type=int, default=8080)
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    v.add_argument("--port", type=int, default=8080, help="TCP port to listen on (default 8080)")
     v.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
     v.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
                    help="seconds a request may take before it is answered 503 (default 10)")
@@ -138,15 +227,15 @@ def _parser() -> argparse.ArgumentParser:
     pol = sub.add_parser("policy", help="inspect, compare, lint and test policies")
     psub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
     ps = psub.add_parser("show", help="print a policy; --effective: after extends, with where each value was set")
-    ps.add_argument("policy", metavar="NAME|PATH")
+    ps.add_argument("policy", metavar="NAME|PATH", help="shipped policy name or policy file")
     ps.add_argument("--effective", action="store_true", help="annotate every value with the file and line that set it")
     pd = psub.add_parser("diff", help="rule-by-rule differences between two policies")
-    pd.add_argument("a", metavar="A")
-    pd.add_argument("b", metavar="B")
+    pd.add_argument("a", metavar="A", help="the policy compared from (name or path)")
+    pd.add_argument("b", metavar="B", help="the policy compared to (name or path)")
     pl = psub.add_parser("lint", help="every problem of policies at once, with codes: errors, and warnings for "
                                       "rules that cannot do what they say (exit 0 clean, 1 warnings, 2 errors)")
     pl.add_argument("paths", nargs="+", metavar="PATH", help="policy files, directories of them, or shipped names")
-    pl.add_argument("--format", choices=("text", "json"), default="text")
+    pl.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
     pt = psub.add_parser("test", help="run the test cases kept beside policies (<policy>.tests.yaml) and report "
                                       "rule coverage (exit 0 pass, 1 a failure, 2 invalid tests or policy)")
     pt.add_argument("paths", nargs="+", metavar="PATH",
@@ -158,10 +247,19 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
 
     s = sub.add_parser("schema", help="print a JSON Schema")
-    s.add_argument("what", choices=("timeline", "policy"))
+    s.add_argument("what", choices=("timeline", "policy"), help="which format: timeline files or policy files")
 
     d = sub.add_parser("doctor", help="say which engine is active and why, with versions")
     _add_engine(d)
+
+    cm = sub.add_parser("completion", help="print a shell completion script (bash, zsh or tcsh)",
+                        description=_COMPLETION_HELP)
+    cm.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="the shell the script is for")
+
+    for name, p in subparsers(parser):  # exit codes and an example on every help page (see _EPILOGS)
+        if name in _EPILOGS:
+            p.epilog = epilog(*_EPILOGS[name])
+            p.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -250,7 +348,22 @@ def _agenda(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _directory(path: str) -> None:
+    """Raise a located :class:`InputError` unless ``path`` is a directory that can be listed."""
+    import os
+    if not os.path.exists(path):
+        raise InputError(Problem("input.not-found", "no such directory", Loc(path)))
+    if not os.path.isdir(path):
+        raise InputError(Problem("input.not-a-directory", "is a file, not a directory of policies", Loc(path)))
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        raise InputError(Problem("input.unreadable", exc.strerror or str(exc), Loc(path))) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
+    if args.policies is not None:  # before serving: a typo must not start a server with no agency policies
+        _directory(args.policies)
     try:
         from .server import serve
     except ImportError as exc:
@@ -307,11 +420,28 @@ def _doctor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: completion hints by argument metavar (shtab's FILE or DIRECTORY); options not listed complete as words
+_FILE_METAVARS = {"TIMELINE": "file", "PATH": "file", "NAME|PATH": "file", "A": "file", "B": "file", "DIR": "directory"}
+
+
+def _completion(args: argparse.Namespace) -> int:
+    import shtab
+    parser = _parser()
+    hints = {"file": shtab.FILE, "directory": shtab.DIRECTORY}
+    for _, p in subparsers(parser):
+        for action in p._actions:
+            kind = _FILE_METAVARS.get(action.metavar) or ("file" if action.dest == "policy" else None)
+            if kind:
+                action.complete = hints[kind]  # type: ignore[attr-defined]
+    sys.stdout.write(shtab.complete(parser, args.shell))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "policy": _policy,
-                "schema": _schema, "doctor": _doctor}[args.command](args)
+                "schema": _schema, "doctor": _doctor, "completion": _completion}[args.command](args)
     except InputError as exc:
         for line in exc.lines():  # messages quote user input: escaped, one line each
             print(escape_text(line), file=sys.stderr)

@@ -208,7 +208,7 @@ class _Checker:
             alone = FactTable(table.facts, table.clock, table.selector_index, table.timeref_index,
                               table.flag_index, {app: table.apps[app]})
             matches = [m for m in self.backend.run(program, alone) if m.offender in fids]
-        findings = build_findings(program, table, matches, self.timeline)
+        findings = build_findings(program, table, matches, self.timeline, planned=self.ident)
         return [f for f in findings if self.ident in f.events]
 
 

@@ -18,8 +18,8 @@ from .facts import FactTable, from_epoch
 from .ir import ChannelMismatch, Program
 from .timeline import Timeline
 
-__all__ = ["Finding", "build_findings", "MESSAGE_FIELDS", "human_type", "template_names", "template_errors",
-           "render_template"]
+__all__ = ["Finding", "build_findings", "MESSAGE_FIELDS", "human_type", "describe_event", "template_names",
+           "template_errors", "render_template"]
 
 Severity = Literal["violation", "warning", "info"]
 Category = Literal["overdue", "harassing", "off-channel", "premature", "missed", "quality", "tone"]
@@ -31,6 +31,8 @@ MESSAGE_FIELDS = {
     "company": "the application's company",
     "application": "the application's id",
     "event": "the id of the event the finding is about",
+    "what": "the event in words: its type and id, e.g. `status inquiry q1`; in `check`, the planned message "
+            "is `the planned status inquiry`",
     "events": "the ids of the cited events, comma-separated",
     "first": "the id of the first cited event",
     "type": "the event's type in words, e.g. `status inquiry`",
@@ -56,6 +58,15 @@ class Finding(BaseModel):
 
 def human_type(event_type: str) -> str:
     return "thank-you" if event_type == "thank_you" else event_type.replace("_", " ")
+
+
+def describe_event(event_type: str, event_id: str, planned: str | None = None) -> str:
+    """The ``{what}`` of a finding: ``status inquiry q1``; the message ``check`` plans (id ``planned``)
+    has no id a person knows, so it reads ``the planned status inquiry`` (``the planned message`` for
+    a ``contact``)."""
+    if planned is not None and event_id == planned:
+        return "the planned message" if event_type == "contact" else f"the planned {human_type(event_type)}"
+    return f"{human_type(event_type)} {event_id}"
 
 
 # -- message templates ----------------------------------------------------------------------------
@@ -127,7 +138,10 @@ def render_template(template: str, fields: Mapping[str, str]) -> str:
     return _RENDER.sub(substitute, template)
 
 
-def build_findings(program: Program, table: FactTable, matches: list[Match], timeline: Timeline) -> list[Finding]:
+def build_findings(program: Program, table: FactTable, matches: list[Match], timeline: Timeline,
+                   planned: str | None = None) -> list[Finding]:
+    """One finding per (rule, offending event, contact), its message rendered; ``planned``: the id
+    ``check`` gave the planned message, which ``{what}`` names in words."""
     best: dict[tuple, Match] = {}
     for m in matches:
         offender = table.facts[m.offender]
@@ -152,7 +166,8 @@ def build_findings(program: Program, table: FactTable, matches: list[Match], tim
             "contact": timeline.contact_name(party) or "the company", "contact_id": party or "",
             "company": timeline.applications[app].company, "application": app,
             "event": offender["id"], "events": ", ".join(cited), "first": cited[0],
-            "type": human_type(offender["type"]), "channel": offender["channel"] or "an unstated channel",
+            "type": human_type(offender["type"]), "what": describe_event(offender["type"], offender["id"], planned),
+            "channel": offender["channel"] or "an unstated channel",
             "preferred": preferred.replace("_", " "), "count": str(len(cited)),
             "due": local_time(from_epoch(m.due), timeline.application_zone(app)) if m.due is not None else "",
             **dict(node.meta.values),

@@ -30,6 +30,21 @@ def local(iso: str, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M %Z")
 
 
+def not_evaluated(n: int) -> str:
+    """``3 events after the as-of time were not evaluated``: how a report opens a timeline's section,
+    or closes an application's, when the audit left events out."""
+    return f"{n} event{'' if n == 1 else 's'} after the as-of time {'was' if n == 1 else 'were'} not evaluated"
+
+
+def nothing_flagged(timeline: Timeline, ignored: list[str], app: str) -> str:
+    """What an application without findings says: "nothing to flag" only when every event was evaluated."""
+    if not ignored:
+        return "nothing to flag"
+    later = sum(1 for i in ignored if i in timeline.by_id and timeline.by_id[i].application == app)
+    return f"nothing flagged up to the as-of time; {not_evaluated(later)}" if later else \
+        "nothing flagged; other events of this timeline were not evaluated"
+
+
 def counts(findings: list[Finding]) -> str:
     v = sum(f.severity == "violation" for f in findings)
     w = sum(f.severity == "warning" for f in findings)

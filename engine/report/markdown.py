@@ -13,7 +13,7 @@ names are shown as code spans and get only :func:`~engine.report.escape.escape_t
 from __future__ import annotations
 
 from . import AuditItem
-from ._common import application_title, by_application, counts, local
+from ._common import application_title, by_application, counts, local, not_evaluated, nothing_flagged
 from .escape import escape_markdown, escape_text
 
 _ICON = {"violation": "**violation**", "warning": "warning", "info": "info"}
@@ -30,23 +30,23 @@ def item_lines(item: AuditItem) -> list[str]:
     zone = tl.timezone or "UTC"
     out.append(f"## Follow-up review: {escape_markdown(tl.candidate or item.label)}")
     out.append("")
+    if report.ignored:  # first, where nobody can miss it: the audit is of part of the timeline
+        out.append(f"**{not_evaluated(len(report.ignored))}:** {_ids(report.ignored)}.")
+        out.append("")
     out.append(f"Policy `{escape_text(report.policy)}`, as of {local(report.as_of, zone)}: "
                f"{counts(report.findings)}.")
     for app, findings in by_application(tl, report.findings):
         out.append("")
         out.append(f"### {escape_markdown(application_title(tl, app))}")
         out.append("")
-        if not findings:
-            out.append("Nothing to flag.")
+        if not findings:  # "nothing to flag" only when every event was evaluated
+            out.append(nothing_flagged(tl, report.ignored, app).capitalize() + ".")
             continue
         out.append("| | rule | what happened | events |")
         out.append("|---|---|---|---|")
         for f in findings:
             out.append(f"| {_ICON[f.severity]} | `{escape_text(f.rule)}` | {escape_markdown(f.message)} "
                        f"| {_ids(f.events)} |")
-    if report.ignored:
-        out.append("")
-        out.append(f"_Not evaluated (after the as-of time): {_ids(report.ignored)}._")
     return out
 
 

@@ -7,7 +7,7 @@ no id, name or message can break a line or reach the terminal as a control chara
 from __future__ import annotations
 
 from . import AuditItem
-from ._common import SEVERITY_WORD, application_title, by_application, counts, local
+from ._common import SEVERITY_WORD, application_title, by_application, counts, local, not_evaluated, nothing_flagged
 from .escape import escape_text
 
 
@@ -18,21 +18,20 @@ def item_lines(item: AuditItem) -> list[str]:
     who = tl.candidate or "the candidate"
     zone = tl.timezone or "UTC"
     out.append(f"Follow-up audit for {who} ({item.label})")
+    if report.ignored:  # first, where nobody can miss it: the audit is of part of the timeline
+        out.append(f"  {not_evaluated(len(report.ignored))}: {', '.join(report.ignored)}")
     out.append(f"  policy {report.policy}, as of {local(report.as_of, zone)}, engine {report.engine}")
     out.append(f"  {counts(report.findings)}")
     for app, findings in by_application(tl, report.findings):
         out.append("")
         out.append(f"  {application_title(tl, app)}  [{app}]")
-        if not findings:
-            out.append("    ok: nothing to flag")
+        if not findings:  # "nothing to flag" only when every event was evaluated
+            out.append(f"    {nothing_flagged(tl, report.ignored, app)}" if report.ignored else "    ok: nothing to flag")
         for f in findings:
             out.append(f"    {SEVERITY_WORD[f.severity]:<9} {f.rule}  ({f.category})")
             out.append(f"              {f.message}")
             cited = ", ".join(f.events)
             out.append(f"              events: {cited}")
-    if report.ignored:
-        out.append("")
-        out.append(f"  not evaluated (after the as-of time): {', '.join(report.ignored)}")
     return out
 
 

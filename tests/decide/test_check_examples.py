@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import load_timeline, parse_instant
+from engine.api import audit, load_timeline, parse_instant
 from engine.cli import main
 from engine.decide import PlannedAction, agenda, check
 from engine.errors import InputError
@@ -451,3 +451,88 @@ def test_cli_agenda_bad_as_of_exits_2(capsys, engine):
     code, out, err = run(capsys, "agenda", EXAMPLES / "rejection.yaml", "--as-of", "2026-02-24T00:00:00",
                          "--engine", engine)
     assert code == 2 and out == "" and "no UTC offset" in err
+
+
+# --------------------------------------------------------------------------- the planned message in words
+
+#: for each rule kind of the shipped policy, a planned message that breaks one of its rules:
+#: (kind, rule, example, at, action, how the message names the planned action)
+_Y1 = ("Dear Nadia, thank you for the conversation about the scheduling product. Your description of the "
+       "no-show problem in the outpatient clinics is exactly the kind of problem I like to work on. Best regards, Jordan")
+PLANNED_BY_KIND = [
+    ("channel", "preferred-channel", "over-eager", "2026-04-08T13:00:00Z",
+     dict(type="status_inquiry", to="nadia", channel="phone"), "the planned status inquiry went to Nadia Hassan"),
+    ("not-before", "inquiry-after-timetable", "over-eager", "2026-04-08T13:00:00Z",
+     dict(type="status_inquiry", to="nadia", channel="email"), "the planned status inquiry to Nadia Hassan came too early"),
+    ("limit", "single-inquiry", "over-eager", "2026-04-22T13:00:00Z",
+     dict(type="status_inquiry", to="nadia", channel="email"), "the planned status inquiry to Nadia Hassan follows q2"),
+    ("limit", "contact-frequency", "over-eager", "2026-04-13T16:00:00Z",
+     dict(type="feedback_request", to="nadia", channel="email"), "the planned feedback request makes 3 messages"),
+    ("hours", "call-hours", "over-eager", "2026-04-22T03:00:00Z",
+     dict(type="status_inquiry", to="nadia", channel="phone"), "the planned status inquiry reached Nadia Hassan by phone"),
+    ("phrases", "inquiry-tone", "over-eager", "2026-04-22T13:00:00Z",
+     dict(type="status_inquiry", to="nadia", channel="email", body="I am still waiting for news"),
+     "the planned status inquiry sounds impatient"),
+    ("word-limit", "thank-you-brief", "over-eager", "2026-04-06T22:30:00Z",
+     dict(type="thank_you", to="kevin", channel="email", body="thanks " * 201), "the planned thank-you to Kevin O'Brien runs over"),
+    ("identical-bodies", "thank-you-customized", "over-eager", "2026-04-06T22:30:00Z",
+     dict(type="thank_you", to="kevin", channel="email", body=_Y1), "the planned thank-you to Kevin O'Brien repeats y1"),
+    ("forbidden-after", "no-contact-after-rejection", "rejection", "2026-03-10T14:00:00Z",
+     dict(type="contact", to="greg", channel="email"), "the planned message to Greg"),
+    ("forbidden-after", "do-not-contact", "rejection", "2026-03-10T14:00:00Z",
+     dict(type="contact", to="fiona", channel="email"), "the planned message to Fiona McLeod after a request not to be contacted"),
+]
+
+
+def _leaks_the_id(message: str) -> bool:
+    """Whether ``message`` names the planned action by its placeholder id ``planned``."""
+    import re
+    return re.search(r"\bplanned\b", message.replace("the planned ", "")) is not None
+
+
+@pytest.mark.parametrize("kind, rule, example, at, action, words", PLANNED_BY_KIND,
+                         ids=[f"{k}:{r}" for k, r, *_ in PLANNED_BY_KIND])
+def test_check_names_the_planned_message_in_words_for_every_kind(kind, rule, example, at, action, words, engine):
+    """Issue 10: check said "status inquiry planned went to Nadia Hassan"; each rule kind that can cite
+    the planned message now names it in words, and no message shows its placeholder id."""
+    result, t = decide(example, at, engine, **action)
+    assert policy().rule(rule).kind == kind
+    messages = {f.rule: f.message for f in result.findings}
+    assert rule in messages, messages
+    assert words in messages[rule]
+    assert not any(_leaks_the_id(m) for m in messages.values()), messages
+    assert any("ACTION" in cited(f, t) for f in result.findings if f.rule == rule)
+
+
+def test_the_planned_message_table_covers_every_kind_that_can_cite_it():
+    """Every rule kind of the shipped policy is in the table above but ``deadline``, whose findings
+    are about the event that started the clock (next test)."""
+    from engine.rules import REGISTRY
+    shipped = {r.kind for r in policy().rules}
+    assert {k for k, *_ in PLANNED_BY_KIND} == shipped - {"deadline"} == set(REGISTRY) - {"deadline"}
+
+
+def test_a_deadline_the_planned_message_starts_is_not_overdue_when_it_is_sent(engine):
+    """Even due the moment it is sent (``within: 0h``), a deadline the planned message starts has no
+    finding in its check, so no deadline message can be about the planned message."""
+    from engine.policy import policy_from_text
+    text = ("policy: reply-now\nversion: 1\nrules:\n"
+            "  - {id: reply-at-once, kind: deadline, severity: violation, category: missed,\n"
+            "     trigger: {type: status_inquiry}, expect: {type: employer}, within: 0h,\n"
+            "     message: \"{what} to {contact} got no answer by {due}\"}\n")
+    p = policy_from_text(text, "reply-now.policy.yaml")
+    t = timeline("over-eager")
+    result = check(t, PlannedAction(type="status_inquiry", to="nadia", channel="email"), p,
+                   parse_instant("2026-04-22T13:00:00Z"), engine=engine)
+    assert result.findings == [] and result.decision == "allow"
+    assert [f.rule for f in audit(t, p, parse_instant("2026-04-22T13:00:00Z"), engine=engine).findings] \
+        == ["reply-at-once", "reply-at-once"]  # the rule does fire, on the recorded inquiries
+
+
+def test_agenda_messages_never_show_the_placeholder_id(engine):
+    """The agenda's items (its inquiry windows come from check) name no planned id."""
+    for name, as_of in [("panel-rounds", "2026-09-14T12:00:00Z"), ("over-eager", "2026-04-08T13:00:00Z"),
+                        ("rejection", "2026-02-19T16:00:00Z"), ("forgetful", "2026-05-13T20:00:00Z")]:
+        result = agenda(timeline(name), policy(), parse_instant(as_of), engine=engine)
+        assert result.items
+        assert not any(_leaks_the_id(i.message) for i in result.items), [i.message for i in result.items]

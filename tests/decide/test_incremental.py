@@ -19,6 +19,7 @@ from engine.calendar import iso_utc, local_time
 from engine.decide import (HORIZON, MAX_TRIES, Alternative, CheckResult, PlannedAction, _denies, _in_range,
                            _preferred, _waiting_can_help, check, check_action_refs)
 from engine.facts import append_event, epoch, from_epoch, prepare_facts
+from engine.findings import describe_event
 from engine.ir import Count, Flag, OutsideHours
 from engine.timeline import Outreach, timeline_from_data
 from helpers import policy
@@ -44,7 +45,10 @@ def _place(timeline, action, when):
 
 def _caused(timeline, action, pol, when, engine):
     placed, ident = _place(timeline, action, when)
-    return [f for f in audit(placed, pol, when, engine=engine).findings if ident in f.events]
+    # an audit names the action by its id (`{what}`: "status inquiry planned"); check, in words
+    recorded, planned = describe_event(action.type, ident), describe_event(action.type, ident, ident)
+    return [f.model_copy(update={"message": f.message.replace(recorded, planned)})
+            for f in audit(placed, pol, when, engine=engine).findings if ident in f.events]
 
 
 def _boundaries(timeline, action, pol, at):
