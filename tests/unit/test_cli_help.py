@@ -128,7 +128,7 @@ def test_help_pages_show_the_exit_codes(capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0
     assert "exit codes:\n  0  no violation in any timeline\n  1  at least one violation\n" in out
-    assert "--format {text,json,markdown}\n" in out and "report format (default text)" in out
+    assert "--format {text,json,jsonl,markdown,html}" in " ".join(out.split()) and "(default text)" in out
 
 
 # --------------------------------------------------------------------------- completion
