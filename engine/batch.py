@@ -3,7 +3,8 @@
 ``followup audit a.yaml b.yaml ...`` reads, audits and renders each file on its own
 (:func:`audit_one`), so memory does not grow with the number of files; with ``--jobs N``
 (N > 1) the files are shared among N worker processes, each of which loads the policy once
-(:func:`init`), and the pieces come back in input order (``Pool.imap``).
+(:func:`init`), and the pieces come back in input order; ``--executor dask`` shares them among
+the workers of a Dask cluster instead (both: :func:`engine.executors.ordered_map`).
 
 The output is the same as rendering every report at once (``engine.report.render``), byte
 for byte: the text and Markdown of several timelines are the pieces separated by a blank
@@ -16,7 +17,6 @@ up to :data:`SPOOL_BYTES`, on disk beyond) and written out once the last file is
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -146,31 +146,25 @@ class Output:
 
 def default_jobs() -> int:
     """The number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    from .executors import default_jobs
+    return default_jobs()
 
 
-def _pieces(paths: list[str], job: Job, policy, jobs: int) -> Iterator[Piece]:
-    if jobs <= 1 or len(paths) < 2 or STDIN_PATH in paths:
+def _pieces(paths: list[str], job: Job, policy, jobs: int, executor: str = "local",
+            scheduler: str | None = None) -> Iterator[Piece]:
+    if (executor == "local" and (jobs <= 1 or len(paths) < 2)) or STDIN_PATH in paths:
         init(job, policy)
         for path in paths:
             yield audit_one(path)
         return
-    import multiprocessing
-    # fork: the workers start with the modules this process has imported (no second cold start)
-    # and the policy as loaded here; another start method loads it again in each worker
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if fork else None)
-    jobs = min(jobs, len(paths))
-    chunk = max(1, min(16, len(paths) // (jobs * 8)))
-    with ctx.Pool(jobs, initializer=init, initargs=(job, policy) if fork else (job,)) as pool:
-        yield from pool.imap(audit_one, paths, chunksize=chunk)
+    from .executors import ordered_map  # engine/executors.py: the local process pool, or Dask
+    yield from ordered_map(audit_one, paths, init=init, initargs=(job, policy), executor=executor, jobs=jobs,
+                           scheduler=scheduler)
 
 
 def audit_files(paths: list[str], job: Job, policy, policy_problems: Iterable[Problem] = (),
-                jobs: int = 1, out: IO[str] | None = None, err: IO[str] | None = None) -> int:
+                jobs: int = 1, out: IO[str] | None = None, err: IO[str] | None = None,
+                executor: str = "local", scheduler: str | None = None) -> int:
     """Audit ``paths`` with ``job`` and write the result to ``out`` (stdout) and notices to ``err``.
 
     Returns 0 or 1 (a violation somewhere); raises :class:`InputError` as the command did
@@ -187,7 +181,7 @@ def audit_files(paths: list[str], job: Job, policy, policy_problems: Iterable[Pr
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8", errors="surrogatepass",
                                        newline="") as spool:
         output = Output(job, spool)
-        for piece in _pieces(paths, job, policy, jobs):
+        for piece in _pieces(paths, job, policy, jobs, executor, scheduler):
             problems.extend(piece.problems)
             if problems or audit_problems:
                 continue  # the command fails: no more output, but every file's problems

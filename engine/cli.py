@@ -80,6 +80,24 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
                    help="rules engine: durable-rules where it loads, else the reference evaluator (default auto)")
 
 
+def _add_executor(p: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--scheduler`` (engine/executors.py, docs/scale.md)."""
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: a process pool here (default); dask: a dask.distributed cluster "
+                        "(pip install 'followup[dask]')")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --executor dask: the scheduler of an existing cluster, e.g. tcp://10.0.0.5:8786 "
+                        "(default: a local cluster of --jobs worker processes)")
+
+
+def _executor(args: argparse.Namespace) -> None:
+    """Refuse ``--scheduler`` without ``--executor dask``, and dask where it is not installed."""
+    from .executors import check_executor
+    if args.scheduler is not None and args.executor != "dask":
+        raise InputError(Problem("executor.no-scheduler", "--scheduler needs --executor dask"))
+    check_executor(args.executor)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="followup", description="Check a job candidate's follow-up timeline against an etiquette policy.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -91,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     a.add_argument("--jobs", type=_positive, default=None, metavar="N",
                    help="audit the files in N processes (default: the number of cores; 1: in this process)")
+    _add_executor(a)
     _add_engine(a)
     _add_limits(a)
 
@@ -162,6 +181,7 @@ def _now() -> datetime:
 def _audit(args: argparse.Namespace) -> int:
     from . import api
     from .batch import Job, audit_files, default_jobs
+    _executor(args)
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     policy, policy_problems = None, []
     try:
@@ -169,7 +189,8 @@ def _audit(args: argparse.Namespace) -> int:
     except InputError as exc:
         policy_problems = exc.problems
     job = Job(args.policy, as_of, args.engine, args.format, _limits(args), len(args.timelines))
-    return audit_files(args.timelines, job, policy, policy_problems, jobs=args.jobs or default_jobs())
+    return audit_files(args.timelines, job, policy, policy_problems, jobs=args.jobs or default_jobs(),
+                       executor=args.executor, scheduler=args.scheduler)
 
 
 @contextmanager
