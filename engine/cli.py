@@ -163,7 +163,21 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--engine", choices=ENGINES, default="reference", help="rules engine (default reference)")
     pt.add_argument("--fail-under", type=float, metavar="PERCENT",
                     help="also fail (exit 1) when a policy's rule coverage is below PERCENT")
-    for p in (ps, pd, pl, pt):
+    pi = psub.add_parser("impact", help="what changing policy OLD to NEW would change over a caseload: findings "
+                                        "added, removed and changed, per rule and per candidate (exit 0 nothing, "
+                                        "1 something changes, 2 invalid input)")
+    pi.add_argument("old", metavar="OLD", help="the policy in force (shipped name or path)")
+    pi.add_argument("new", metavar="NEW", help="the policy proposed")
+    pi.add_argument("caseload", nargs="+", metavar="CASELOAD",
+                    help="timeline files, or directories of them (*.yaml, *.yml, *.json; - for stdin)")
+    pi.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
+    pi.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
+    pi.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                    help="worker processes (default: the number of cores; 1: in this process)")
+    _add_executor(pi)
+    _add_engine(pi)
+    _add_limits(pi)
+    for p in (ps, pd, pl, pt, pi):
         p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
 
     s = sub.add_parser("schema", help="print a JSON Schema")
@@ -277,6 +291,8 @@ def _policy(args: argparse.Namespace) -> int:
         lines = diff_policies(a, b)
         print("\n".join(lines) if lines else f"{a.name} and {b.name} have the same rules")
         return EXIT_OK
+    if args.policy_command == "impact":
+        return _impact(args)
     if args.policy_command == "lint":
         from .policy.lint import lint_paths
         report = lint_paths(args.paths, args.policies)
@@ -293,6 +309,24 @@ def _policy(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(run))
         return run.exit_code
     raise AssertionError(args.policy_command)
+
+
+def _impact(args: argparse.Namespace) -> int:
+    from . import api
+    from .executors import default_jobs
+    from .impact import ImpactJob, expand_caseload, run_impact
+    _executor(args)
+    as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
+    policies, problems = [], []
+    for name in (args.old, args.new):
+        try:
+            policies.append(api.load_policy(name, args.policies))
+        except InputError as exc:
+            policies.append(None)
+            problems.extend(exc.problems)
+    job = ImpactJob(args.old, args.new, as_of, args.engine, _limits(args))
+    return run_impact(list(expand_caseload(args.caseload)), job, *policies, problems, fmt=args.format,
+                      jobs=args.jobs or default_jobs(), executor=args.executor, scheduler=args.scheduler)
 
 
 def _schema(args: argparse.Namespace) -> int:
