@@ -70,6 +70,25 @@ def run_task(token: str, fn: Callable, chunk: list) -> list:
         return [fn(item) for item in chunk]
 
 
+def _check_address(scheduler: str) -> None:
+    """Refuse what is not a scheduler address (``tcp://host:port``, ``tls://...``) before connecting."""
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+    from distributed.comm.registry import backends
+    try:
+        scheme, location = parse_address(scheduler)
+        ok = scheme in backends and bool(location.strip())
+        if ok and scheme in ("tcp", "tls"):
+            host, port = parse_host_port(location, 8786)
+            ok = bool(host) and 0 < port < 65536
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise InputError(Problem("executor.bad-scheduler",
+                                 f"`{scheduler[:200]}` is not a dask scheduler address; write e.g. "
+                                 f"tcp://10.0.0.5:8786 (schemes: {', '.join(sorted(backends))})"))
+
+
 def _connect(scheduler: str | None, jobs: int) -> tuple[Client, LocalCluster | None]:
     if scheduler is None:
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -79,6 +98,7 @@ def _connect(scheduler: str | None, jobs: int) -> tuple[Client, LocalCluster | N
         except BaseException:
             cluster.close()
             raise
+    _check_address(scheduler)
     try:
         return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), None
     except (OSError, ValueError, TypeError) as exc:  # refused, timed out, not an address
