@@ -35,7 +35,7 @@ GATE_POLLS = 2400
 @pytest.fixture(autouse=True)
 def _bounded(monkeypatch):
     monkeypatch.chdir(ROOT)
-    faulthandler.dump_traceback_later(GUARD_SECONDS, exit=True)
+    faulthandler.dump_traceback_later(GUARD_SECONDS, exit=True, file=sys.__stderr__)
     yield
     faulthandler.cancel_dump_traceback_later()
 
@@ -44,7 +44,7 @@ def _bounded(monkeypatch):
 def cluster():
     """(scheduler address, client): two single-threaded worker processes."""
     from distributed import Client, LocalCluster
-    faulthandler.dump_traceback_later(GUARD_SECONDS, exit=True)
+    faulthandler.dump_traceback_later(GUARD_SECONDS, exit=True, file=sys.__stderr__)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=logging.ERROR)
     client = Client(cluster, set_as_default=False, timeout="60s")
