@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from .errors import FollowupError, InputError, Problem
 
-__all__ = ["EXECUTORS", "DEFAULT_BATCH", "ExecutorError", "check_executor", "default_jobs", "ordered_map"]
+__all__ = ["EXECUTORS", "DEFAULT_BATCH", "ExecutorError", "check_executor", "default_jobs", "ordered_map", "progress"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -101,6 +101,22 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], *, init: Callable[...,
         raise InputError(Problem("executor.no-scheduler", "a scheduler address needs the dask executor "
                                                           "(--executor dask)"))
     return _local(fn, items, init, initargs, jobs or default_jobs(), batch, window)
+
+
+def progress(results: Iterable[R], total: int | None, file, what: str = "timelines",
+             enabled: bool | None = None) -> Iterable[R]:
+    """``results``, with a progress bar on ``file`` (tqdm) when it is a terminal (or ``enabled``)."""
+    if enabled is None:
+        isatty = getattr(file, "isatty", None)
+        enabled = bool(isatty and isatty())
+    if not enabled:
+        return results
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return results
+    return tqdm(results, total=total, file=file, unit=f" {what}", leave=False,
+                dynamic_ncols=True, mininterval=0.5)
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -223,9 +223,10 @@ def _rows(paths: list[str], job: ImpactJob, old, new, jobs: int, executor: str,
 
 def run_impact(paths: list[str], job: ImpactJob, old, new, policy_problems: Iterable[Problem] = (),
                fmt: str = "text", jobs: int = 1, executor: str = "local", scheduler: str | None = None,
-               out: IO[str] | None = None, err: IO[str] | None = None) -> int:
+               out: IO[str] | None = None, err: IO[str] | None = None, show_progress: bool | None = None) -> int:
     """Compare ``old`` and ``new`` (loaded policies; ``None`` with ``policy_problems``) over the
-    timelines at ``paths`` and write the report in ``fmt`` to ``out``, notices to ``err``.
+    timelines at ``paths`` and write the report in ``fmt`` to ``out``, notices to ``err`` (and a
+    progress bar, when ``err`` is a terminal or ``show_progress``).
 
     Returns 0 (nothing changes) or 1; raises :class:`InputError` with every file's problems (and
     ``policy_problems``) if any is invalid, else with the first evaluation problem.
@@ -239,7 +240,9 @@ def run_impact(paths: list[str], job: ImpactJob, old, new, policy_problems: Iter
     totals = Totals()
     with tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8", errors="surrogatepass",
                                        newline="") as spool:
-        for row in _rows(paths, job, old, new, jobs, executor, scheduler):
+        from .executors import progress
+        rows = _rows(paths, job, old, new, jobs, executor, scheduler)
+        for row in progress(rows, len(paths), err, enabled=show_progress):
             problems.extend(row.problems)
             if problems or audit_problems:
                 continue

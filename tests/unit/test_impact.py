@@ -194,3 +194,20 @@ def test_dask_executor_gives_the_same_impact_as_local(capsys):
     faulthandler.cancel_dump_traceback_later()
     assert local[0] == 1
     assert dask[:2] == local[:2]
+
+
+def test_progress_goes_to_stderr_and_leaves_the_report_alone(tmp_path):
+    import io
+    from engine import api
+    from engine.impact import ImpactJob, expand_caseload, run_impact
+    from engine.limits import DEFAULT_LIMITS
+    job = ImpactJob("etiquette", "agencies/strict", api.parse_instant(AS_OF), "reference", DEFAULT_LIMITS)
+    paths = list(expand_caseload(["examples"]))
+    policies = api.load_policy("etiquette"), api.load_policy("agencies/strict")
+    outs = []
+    for shown in (True, False):
+        out, err = io.StringIO(), io.StringIO()
+        assert run_impact(paths, job, *policies, out=out, err=err, show_progress=shown) == 1
+        outs.append(out.getvalue())
+        assert ("0/6 [" in err.getvalue() and " timelines/s" in err.getvalue()) is shown
+    assert outs[0] == outs[1]
