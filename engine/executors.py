@@ -155,20 +155,17 @@ def _local(fn, items, init, initargs, jobs, batch, window) -> Iterator:
     # and what initargs hold as loaded here; another start method pickles initargs
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     work = chunks(chain(head, it), batch)
-    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init, initargs=initargs) if init is not None \
-        else ProcessPoolExecutor(jobs, mp_context=ctx)
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init, initargs=initargs)
     try:
         pending = deque(pool.submit(run_chunk, fn, chunk) for chunk in islice(work, window))
         while pending:
-            try:
-                results = pending.popleft().result()
-            except BrokenProcessPool:
-                raise ExecutorError("a worker process of the local executor died (killed, or out of memory); "
-                                    "its work is lost: run again, or with --executor dask, which recomputes "
-                                    "the work of a lost worker") from None
+            results = pending.popleft().result()
             for chunk in islice(work, 1):
                 pending.append(pool.submit(run_chunk, fn, chunk))
             yield from results
+    except BrokenProcessPool:
+        raise ExecutorError("a worker process of the local executor died (killed, or out of memory); its work "
+                            "is lost: run again, or with --executor dask, which recomputes the work of a lost "
+                            "worker") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
