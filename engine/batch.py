@@ -17,6 +17,7 @@ up to :data:`SPOOL_BYTES`, on disk beyond) and written out once the last file is
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -146,8 +147,10 @@ class Output:
 
 def default_jobs() -> int:
     """The number of cores this process may run on."""
-    from .executors import default_jobs
-    return default_jobs()
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _pieces(paths: list[str], job: Job, policy, jobs: int, executor: str = "local",
