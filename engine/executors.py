@@ -115,8 +115,11 @@ def progress(results: Iterable[R], total: int | None, file, what: str = "timelin
         from tqdm import tqdm
     except ImportError:
         return results
-    return tqdm(results, total=total, file=file, unit=f" {what}", leave=False,
-                dynamic_ncols=True, mininterval=0.5)
+
+    class Bar(tqdm):
+        monitor_interval = 0  # no monitor thread: the local pool forks after the bar exists
+
+    return Bar(results, total=total, file=file, unit=f" {what}", leave=False, dynamic_ncols=True, mininterval=0.5)
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
