@@ -39,14 +39,13 @@ import os
 import stat
 import sys
 import tempfile
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import chain, islice
 from typing import IO, Callable, Iterable, Iterator
 
 from .errors import InputError, Loc, Problem
+from .executors import default_jobs  # noqa: F401  (re-exported: the CLI and tests take it from here)
 from .limits import Limits
 
 __all__ = ["Job", "Output", "Piece", "Source", "audit_files", "audit_many", "audit_one", "atomic_output",
@@ -59,8 +58,8 @@ STDIN_PATH = "-"
 #: the files a directory contributes
 TIMELINE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 JSONL_SUFFIX = ".jsonl"
-#: sources per task sent to a worker process, and tasks in flight per worker
-CHUNK, AHEAD = 4, 4
+#: sources per task sent to a worker process (engine/executors.py keeps 4 tasks per worker in flight)
+CHUNK = 4
 #: a progress bar is shown only for runs with more sources than this
 FEW = 5
 #: the formats whose pieces are reports for people (an invalid source writes nothing there)
@@ -545,40 +544,19 @@ def _remove(path: str) -> None:
 # the run
 
 
-def default_jobs() -> int:
-    """The number of cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _pieces(sources: Iterable[Source], job: Job, policy, jobs: int, in_process: bool = False) -> Iterator[Piece]:
-    """The pieces of ``sources``, in order: here, or in ``jobs`` processes, a bounded window
-    of tasks (:data:`CHUNK` sources each, :data:`AHEAD` per worker) in flight at a time."""
-    sources = iter(sources)
-    first = list(islice(sources, 2))
-    if jobs <= 1 or in_process or len(first) < 2:
+def _pieces(sources: Iterable[Source], job: Job, policy, jobs: int, in_process: bool = False,
+            executor: str = "local", scheduler: str | None = None) -> Iterator[Piece]:
+    """The pieces of ``sources``, in order: here, or on ``executor`` (``jobs`` local processes, or
+    a Dask cluster; :func:`engine.executors.ordered_map`), :data:`CHUNK` sources a task, a bounded
+    window of tasks in flight at a time. Standard input (``in_process``) is read here."""
+    if in_process or (executor == "local" and jobs <= 1):
         init(job, policy)
-        for source in first:
-            yield audit_one(source)
         for source in sources:
             yield audit_one(source)
         return
-    import multiprocessing
-    # fork: the workers start with the modules this process has imported (no second cold start)
-    # and the policy as loaded here; another start method loads it again in each worker
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if fork else None)
-    pending = chain([first], iter(lambda: list(islice(sources, CHUNK)), []))
-    with ctx.Pool(jobs, initializer=init, initargs=(job, policy) if fork else (job,)) as pool:
-        window: deque = deque()
-        for chunk in pending:
-            window.append(pool.apply_async(audit_many, (chunk,)))
-            if len(window) >= jobs * AHEAD:
-                yield from window.popleft().get()
-        while window:
-            yield from window.popleft().get()
+    from .executors import ordered_map  # engine/executors.py: the local process pool, or Dask
+    yield from ordered_map(audit_one, sources, init=init, initargs=(job, policy), executor=executor, jobs=jobs,
+                           scheduler=scheduler, batch=CHUNK)
 
 
 class _Progress:
@@ -614,9 +592,9 @@ class _Progress:
 
 def audit_files(paths: list[str], job: Job, policy, policy_problems: Iterable[Problem] = (),
                 jobs: int = 1, out: IO[str] | None = None, err: IO[str] | None = None,
-                progress: bool | None = None) -> int:
-    """Audit the sources ``paths`` name (:func:`expand`) with ``job``; write the result to
-    ``out`` (stdout) and problems and notices to ``err`` (stderr), as each source is done.
+                progress: bool | None = None, executor: str = "local", scheduler: str | None = None) -> int:
+    """Audit the sources ``paths`` name (:func:`expand`) with ``job`` on ``executor``; write the
+    result to ``out`` (stdout) and problems and notices to ``err`` (stderr), as each source is done.
 
     Returns 2 if any source was invalid, else 1 if any has a violation, else 0. With
     ``policy_problems`` (an invalid policy) nothing is audited: every source is still read
@@ -629,7 +607,7 @@ def audit_files(paths: list[str], job: Job, policy, policy_problems: Iterable[Pr
     problems = list(policy_problems)
     bar = _Progress(err, job.total, progress)
     if problems:
-        for piece in _pieces(expand(paths, job.limits), job, None, jobs, STDIN_PATH in paths):
+        for piece in _pieces(expand(paths, job.limits), job, None, jobs, STDIN_PATH in paths, executor, scheduler):
             problems.extend(piece.problems)
         raise InputError(problems)
     seen: set[str] = set()
@@ -637,7 +615,7 @@ def audit_files(paths: list[str], job: Job, policy, policy_problems: Iterable[Pr
     output = Output(job, out, policy.name, job.summary)
     try:
         sources = expand(paths, job.limits, lambda line: bar.line(escape_text(line)))
-        for piece in _pieces(sources, job, policy, jobs, STDIN_PATH in paths):
+        for piece in _pieces(sources, job, policy, jobs, STDIN_PATH in paths, executor, scheduler):
             bar.tick()
             if piece.invalid:
                 invalid = True

@@ -169,6 +169,24 @@ _COMPLETION_HELP = """print a shell completion script for followup, to install o
   tcsh: followup completion tcsh > ~/.followup.tcsh; then add `source ~/.followup.tcsh` to ~/.tcshrc"""
 
 
+def _add_executor(p: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--scheduler`` (engine/executors.py, docs/scale.md)."""
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: a process pool here (default); dask: a dask.distributed cluster "
+                        "(pip install 'followup[dask]')")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --executor dask: the scheduler of an existing cluster, e.g. tcp://10.0.0.5:8786 "
+                        "(default: a local cluster of --jobs worker processes)")
+
+
+def _executor(args: argparse.Namespace) -> None:
+    """Refuse ``--scheduler`` without ``--executor dask``, and dask where it is not installed."""
+    from .executors import check_executor
+    if args.scheduler is not None and args.executor != "dask":
+        raise InputError(Problem("executor.no-scheduler", "--scheduler needs --executor dask"))
+    check_executor(args.executor)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="followup", description="Check a job candidate's follow-up timeline against an etiquette policy.")
     parser.add_argument("--version", action=_Version, help="print the version (followup X.Y.Z) and exit")
@@ -190,6 +208,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="write the result to FILE (replaced once complete) instead of standard output")
     a.add_argument("--jobs", type=_positive, default=None, metavar="N",
                    help="audit the timelines in N processes (default: the number of cores; 1: in this process)")
+    _add_executor(a)
     _add_engine(a)
     _add_limits(a)
 
@@ -243,7 +262,21 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--engine", choices=ENGINES, default="reference", help="rules engine (default reference)")
     pt.add_argument("--fail-under", type=float, metavar="PERCENT",
                     help="also fail (exit 1) when a policy's rule coverage is below PERCENT")
-    for p in (ps, pd, pl, pt):
+    pi = psub.add_parser("impact", help="what changing policy OLD to NEW would change over a caseload: findings "
+                                        "added, removed and changed, per rule and per candidate (exit 0 nothing, "
+                                        "1 something changes, 2 invalid input)")
+    pi.add_argument("old", metavar="OLD", help="the policy in force (shipped name or path)")
+    pi.add_argument("new", metavar="NEW", help="the policy proposed")
+    pi.add_argument("caseload", nargs="+", metavar="CASELOAD",
+                    help="timeline files, or directories of them (*.yaml, *.yml, *.json; - for stdin)")
+    pi.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
+    pi.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
+    pi.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                    help="worker processes (default: the number of cores; 1: in this process)")
+    _add_executor(pi)
+    _add_engine(pi)
+    _add_limits(pi)
+    for p in (ps, pd, pl, pt, pi):
         p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
 
     s = sub.add_parser("schema", help="print a JSON Schema")
@@ -273,6 +306,7 @@ def _audit(args: argparse.Namespace) -> int:
     if args.summary and args.format in ("json", "jsonl"):
         raise InputError(Problem("input.bad-option", f"--summary is for text, markdown and html output, not "
                                                      f"`{args.format}` (each report has its counts)"))
+    _executor(args)
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     policy, policy_problems = None, []
     try:
@@ -283,10 +317,11 @@ def _audit(args: argparse.Namespace) -> int:
     total = 1 if one_timeline(args.timelines) else len(args.timelines) if plain else 0
     job = Job(args.policy, as_of, args.engine, args.format, _limits(args), total, summary=args.summary)
     jobs = args.jobs or default_jobs()
+    run = dict(executor=args.executor, scheduler=args.scheduler)
     if args.output is None or policy_problems:
-        return audit_files(args.timelines, job, policy, policy_problems, jobs=jobs)
+        return audit_files(args.timelines, job, policy, policy_problems, jobs=jobs, **run)
     with atomic_output(args.output) as out:
-        return audit_files(args.timelines, job, policy, policy_problems, jobs=jobs, out=out)
+        return audit_files(args.timelines, job, policy, policy_problems, jobs=jobs, out=out, **run)
 
 
 @contextmanager
@@ -388,6 +423,8 @@ def _policy(args: argparse.Namespace) -> int:
         lines = diff_policies(a, b)
         print("\n".join(lines) if lines else f"{a.name} and {b.name} have the same rules")
         return EXIT_OK
+    if args.policy_command == "impact":
+        return _impact(args)
     if args.policy_command == "lint":
         from .policy.lint import lint_paths
         report = lint_paths(args.paths, args.policies)
@@ -404,6 +441,24 @@ def _policy(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(run))
         return run.exit_code
     raise AssertionError(args.policy_command)
+
+
+def _impact(args: argparse.Namespace) -> int:
+    from . import api
+    from .executors import default_jobs
+    from .impact import ImpactJob, expand_caseload, run_impact
+    _executor(args)
+    as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
+    policies, problems = [], []
+    for name in (args.old, args.new):
+        try:
+            policies.append(api.load_policy(name, args.policies))
+        except InputError as exc:
+            policies.append(None)
+            problems.extend(exc.problems)
+    job = ImpactJob(args.old, args.new, as_of, args.engine, _limits(args))
+    return run_impact(list(expand_caseload(args.caseload)), job, *policies, problems, fmt=args.format,
+                      jobs=args.jobs or default_jobs(), executor=args.executor, scheduler=args.scheduler)
 
 
 def _schema(args: argparse.Namespace) -> int:
