@@ -143,6 +143,9 @@ _EPILOGS: dict[str, tuple[dict[int, str], str]] = {
                "followup schema timeline"),
     "doctor": ({EXIT_OK: "the report was printed", EXIT_INPUT: "an unknown engine name", EXIT_INTERNAL: _BUG},
                "followup doctor"),
+    "policy impact": ({EXIT_OK: "nothing would change", EXIT_VIOLATION: "some findings would be added, removed or changed",
+                       EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+                      "followup policy impact etiquette policies/agencies/strict.yaml examples/ --as-of 2026-06-05T00:00:00Z"),
     "completion": ({EXIT_OK: "the script was printed", EXIT_INPUT: "an unknown shell", EXIT_INTERNAL: _BUG},
                    "followup completion bash"),
 }
@@ -270,7 +273,8 @@ def _parser() -> argparse.ArgumentParser:
     pi.add_argument("caseload", nargs="+", metavar="CASELOAD",
                     help="timeline files, or directories of them (*.yaml, *.yml, *.json; - for stdin)")
     pi.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
-    pi.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text")
+    pi.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text",
+                    help="text, markdown or html (one self-contained page) for people, json for programs (default text)")
     pi.add_argument("--jobs", type=_positive, default=None, metavar="N",
                     help="worker processes (default: the number of cores; 1: in this process)")
     _add_executor(pi)
