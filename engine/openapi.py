@@ -14,7 +14,8 @@ one typed class per shape. It adds
   answers, errors included, each under the status it is answered with.
 
 :func:`add_reference_pages` serves Swagger UI at ``/docs`` and ReDoc at ``/redoc`` from
-files installed with followup: Swagger UI from the ``swagger-ui-bundle`` package, ReDoc
+files installed with followup: Swagger UI from the ``swagger-ui-bundle-v2`` package (Swagger
+UI 5, the first to read OpenAPI 3.1; it installs the module ``swagger_ui_bundle``), ReDoc
 from ``engine/static/redoc`` (vendored from npm). The pages load nothing from anywhere
 else, so they render on a machine with no network.
 """
@@ -41,6 +42,14 @@ SECURITY_SCHEME = "bearerAuth"
 SECURED_PREFIX = "/v1/"
 #: where the pages' scripts and styles are served
 ASSETS = "/docs/assets"
+
+#: the operations' groups, in the order the reference pages show them
+TAGS = [
+    {"name": "decisions", "description": "Judge a candidate's timeline: its findings, whether a planned message "
+                                         "may be sent now, and what is due next."},
+    {"name": "policies", "description": "The policies the server serves."},
+    {"name": "server", "description": "Whether the server is up."},
+]
 
 STATIC = Path(__file__).resolve().parent / "static"
 EXAMPLES_FILE = STATIC / "openapi-examples.json"
@@ -70,7 +79,7 @@ def document(*, title: str, version: str, description: str, routes: Iterable, co
     ``require_auth``: whether the ``/v1/`` operations refuse a request without a key
     (a server with tenants) or also take one without (a server without).
     """
-    doc = get_openapi(title=title, version=version, description=description, routes=list(routes))
+    doc = get_openapi(title=title, version=version, description=description, routes=list(routes), tags=TAGS)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     _, defs = models_json_schema(components, ref_template=_REF)
     for name, schema in defs["$defs"].items():
@@ -110,7 +119,7 @@ def _add_examples(operation: dict, shown: dict) -> None:
 
 def _assets() -> dict[str, Path]:
     """The files the pages load, by the name they are served under."""
-    from swagger_ui_bundle import swagger_ui_path  # the server extra installs it
+    from swagger_ui_bundle import swagger_ui_path  # swagger-ui-bundle-v2, of the server extra
     swagger = Path(str(swagger_ui_path))
     return {
         "swagger-ui-bundle.js": swagger / "swagger-ui-bundle.js",

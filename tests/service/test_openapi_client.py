@@ -210,6 +210,15 @@ def test_the_reference_pages_load_only_the_servers_own_urls_and_each_answers_200
         assert not re.search(r"https?://", response.text), "the page names another host"
 
 
+def test_the_swagger_ui_served_reads_openapi_3_1():
+    """Swagger UI before 5 shows "Unable to render this definition" for an OpenAPI 3.1
+    document; swagger-ui-bundle-v2 ships 5 (the old swagger-ui-bundle, 4.15)."""
+    from swagger_ui_bundle import swagger_ui_path
+    version = re.fullmatch(r"swagger-ui-(\d+)\.(\d+)\.(\d+)", Path(str(swagger_ui_path)).name)
+    assert version and int(version[1]) >= 5, f"{swagger_ui_path}: pip install 'swagger-ui-bundle-v2>=5'"
+    assert create_app(engine="reference", workers=1).openapi()["openapi"].startswith("3.1")
+
+
 def test_the_assets_are_served_with_their_types_and_nothing_else_is():
     with TestClient(create_app(engine="reference", workers=1)) as c:
         js = c.get("/docs/assets/redoc.standalone.js")
