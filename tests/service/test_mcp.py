@@ -200,3 +200,43 @@ def test_each_tool_is_documented():
     for tool in TOOLS:
         assert f"`{tool.name}`" in text, tool.name
     assert '"mcpServers"' in text and '"command": "followup"' in text
+
+
+# --------------------------------------------------------------------------- in process, no worker started
+
+
+@pytest.fixture
+def tools():
+    from engine.mcp_server import FollowupTools
+    made = FollowupTools(engine="reference")  # its pool is never started here
+    yield made
+    made.close()
+
+
+def test_explain_rule_and_list_policies_refuse_bad_arguments_by_field(tools):
+    from engine.errors import InputError
+    with pytest.raises(InputError) as caught:
+        tools.call("explain_rule", {"rule": 5, "policy": "etiquette", "verbose": True})
+    assert {(p.code, p.path) for p in caught.value.problems} == {("request.invalid", "rule"),
+                                                                 ("request.invalid", "verbose")}
+    with pytest.raises(InputError) as caught:
+        tools.call("list_policies", {"tenant": "a"})
+    assert [p.path for p in caught.value.problems] == ["tenant"]
+
+
+def test_a_call_over_its_budget_or_a_bug_is_a_tool_error_not_a_crash(tools, monkeypatch, caplog):
+    from engine.budget import Budget, OverBudget
+    from engine.mcp_server import _answer
+
+    def over(*args):
+        raise OverBudget(Budget(0.5))
+
+    monkeypatch.setattr(tools.pool, "call", over)
+    result = anyio.run(_answer, tools, "check_follow_up", CHECK)
+    assert result.is_error and result.structured_content["errors"][0]["code"] == "request.over-budget"
+
+    monkeypatch.setattr(tools.pool, "call", lambda *args: 1 / 0)
+    result = anyio.run(_answer, tools, "audit_timeline", {"timeline": TIMELINE, "as_of": "2026-04-14T00:00:00Z"})
+    [problem] = result.structured_content["errors"]
+    assert result.is_error and problem["code"] == "internal" and problem["id"] in problem["message"]
+    assert problem["id"] in caplog.text and "ZeroDivisionError" in caplog.text
