@@ -94,9 +94,12 @@ def examples_from_docs() -> dict:
         name = f"{endpoint}-{status}" + (f"-{counts[key]}" if counts[key] > 1 else "")
         if value is not None and status == "200":
             entry.setdefault("request", {})[name] = {"summary": summary, "value": value}
+        try:
+            shown = json.loads(answer)
+        except ValueError:
+            continue  # not a JSON answer (e.g. the Prometheus text format)
         if "excerpt" not in exchange.response.info.split(" "):
-            entry.setdefault("responses", {}).setdefault(status, {})[name] = {
-                "summary": summary, "value": json.loads(answer)}
+            entry.setdefault("responses", {}).setdefault(status, {})[name] = {"summary": summary, "value": shown}
     return out
 
 
