@@ -14,11 +14,13 @@ from .errors import InputError, Problem
 from .facts import prepare_facts
 from .findings import Finding, build_findings
 from .policy import Policy, load_policy as _load_policy
+from .policy.explain import RuleExplanation, explain_rule
 from .duration import kind_of, shown
 from .timeline import (OutOfRange, Timeline, check_instant, load_timeline as _load_timeline, parse_timestamp,
                        timeline_from_data)
 
-__all__ = ["AuditReport", "audit", "load_timeline", "load_policy", "parse_instant", "resolve_engine"]
+__all__ = ["AuditReport", "audit", "load_timeline", "load_policy", "parse_instant", "resolve_engine", "explain_rule",
+           "RuleExplanation"]
 
 UTC = timezone.utc
 

@@ -127,6 +127,9 @@ _EPILOGS: dict[str, tuple[dict[int, str], str]] = {
                EXIT_INPUT: "a bad option, a --policies DIR that is not a directory, or FastAPI/uvicorn not installed",
                EXIT_INTERNAL: _BUG},
               "followup serve --port 8080 --policies policies/agencies"),
+    "mcp": ({EXIT_OK: "the client closed the connection (end of standard input)",
+             EXIT_INPUT: "a bad option, or the mcp SDK not installed", EXIT_INTERNAL: _BUG},
+            "followup mcp --policies policies/agencies"),
     "policy": ({EXIT_OK: "done (lint: clean; test: all passed)", EXIT_VIOLATION: "lint: warnings; test: a failure",
                 EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
                "followup policy lint policies/etiquette.yaml"),
@@ -245,6 +248,14 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
                    help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
     _add_engine(v)
+
+    m = sub.add_parser("mcp", help="serve the checks as Model Context Protocol tools over stdio (for AI assistants)")
+    m.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
+    m.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
+                   help="seconds a tool call may take before it is answered with an error (default 10)")
+    m.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
+                   help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
+    _add_engine(m)
 
     pol = sub.add_parser("policy", help="inspect, compare, lint and test policies")
     psub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
@@ -415,6 +426,19 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    try:
+        from .mcp_server import serve_stdio
+    except ImportError as exc:
+        raise InputError(Problem("mcp.missing-dependency",
+                                 f"the MCP server needs the mcp SDK: pip install 'followup[mcp]' ({exc})"))
+    from .limits import TIME_BUDGET_SECONDS
+    budget = TIME_BUDGET_SECONDS if args.time_budget is None else args.time_budget
+    serve_stdio(args.policies, args.engine, time_budget=budget,
+                limits=replace(DEFAULT_LIMITS, max_events=args.max_events))
+    return EXIT_OK
+
+
 def _policy(args: argparse.Namespace) -> int:
     from . import api
     from .policy.show import diff_policies, show_effective, show_source
@@ -499,7 +523,7 @@ def _completion(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "policy": _policy,
+        return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "mcp": _mcp, "policy": _policy,
                 "schema": _schema, "doctor": _doctor, "completion": _completion}[args.command](args)
     except InputError as exc:
         for line in exc.lines():  # messages quote user input: escaped, one line each

@@ -2,7 +2,8 @@
 
 Endpoints: ``POST /v1/audit``, ``POST /v1/check``, ``POST /v1/agenda`` (the timeline
 inline, a policy by name), ``GET /v1/policies``, ``GET /healthz``; OpenAPI at
-``/openapi.json`` (Swagger UI at ``/docs``).
+``/openapi.json`` (:mod:`engine.openapi`; Swagger UI at ``/docs`` and ReDoc at ``/redoc``,
+from installed files).
 
 * Request bodies must be JSON (``Content-Type: application/json``; anything else is
   415 ``request.unsupported-media-type``), so a web page cannot post to a local server
@@ -33,13 +34,12 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import api
+from . import openapi as openapi_doc
 from .backends.isolated import PoolClosed, WorkerPool, default_pool_size
 from .budget import Budget, OverBudget, check_budget_seconds
 from .decide import Agenda, CheckResult, PlannedAction
@@ -303,7 +303,7 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
             await loop.run_in_executor(None, pool.close)
             executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="followup", version="1", lifespan=lifespan,
+    app = FastAPI(title="followup", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Follow-up etiquette checks for job-application trackers: audit a candidate's "
                               "timeline, decide whether a planned message may be sent now, list what is due. "
                               "Request bodies are JSON; every error answer has the same shape "
@@ -384,32 +384,34 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
             return JSONResponse(value)
         return _error(422, value)
 
-    @app.get("/healthz", operation_id="health", summary="Is the server up, and which engine does it use?",
+    @app.get("/healthz", operation_id="health", tags=["server"],
+             summary="Is the server up, and which engine does it use?",
              response_model=None, responses={200: _json("Health", "The server is up."), 500: _ERRORS[500]})
     async def healthz() -> Response:
         return JSONResponse({"status": "ok", "engine": engine_name})
 
-    @app.get("/v1/policies", operation_id="listPolicies", summary="The policies the server knows",
+    @app.get("/v1/policies", operation_id="listPolicies", tags=["policies"], summary="The policies the server knows",
              description="The shipped policies and those in the agency directory: whether each is served, "
                          "its rules, and the problems of its latest edit.",
              response_model=None, responses={200: _json("PolicyList", "Every known policy."), 500: _ERRORS[500]})
     def policies() -> Response:
         return JSONResponse({"policies": store.status()})
 
-    @app.post("/v1/audit", operation_id="audit", summary="Findings of a policy on a timeline",
+    @app.post("/v1/audit", operation_id="audit", tags=["decisions"], summary="Findings of a policy on a timeline",
               description="Every finding of `policy` on `timeline` as of `as_of` (events after it are left out).",
               **_post("AuditRequest", "AuditReport", "The findings contract."))
     async def audit_(request: Request) -> Response:
         return await _answer(request, "audit")
 
-    @app.post("/v1/check", operation_id="check", summary="May the candidate send this message now?",
+    @app.post("/v1/check", operation_id="check", tags=["decisions"],
+              summary="May the candidate send this message now?",
               description="Allow or deny the planned `action` at `at`; when denied, the earliest allowed "
                           "instant and concrete alternatives.",
               **_post("CheckRequest", "CheckResult", "The decision."))
     async def check_(request: Request) -> Response:
         return await _answer(request, "check")
 
-    @app.post("/v1/agenda", operation_id="agenda", summary="What is due next?",
+    @app.post("/v1/agenda", operation_id="agenda", tags=["decisions"], summary="What is due next?",
               description="Open obligations, inquiry windows and standing prohibitions as of `as_of`.",
               **_post("AgendaRequest", "Agenda", "The agenda."))
     async def agenda_(request: Request) -> Response:
@@ -417,17 +419,13 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            components = doc.setdefault("components", {}).setdefault("schemas", {})
-            _, defs = models_json_schema(_COMPONENTS, ref_template="#/components/schemas/{model}")
-            for name, schema in defs["$defs"].items():
-                if components.get(name, schema) != schema:
-                    raise RuntimeError(f"two OpenAPI components are named {name}")
-                components[name] = schema
-            app.openapi_schema = doc
+            app.openapi_schema = openapi_doc.document(
+                title=app.title, version=app.version, description=app.description, routes=app.routes,
+                components=_COMPONENTS, require_auth=bool(getattr(app.state, "require_auth", False)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    openapi_doc.add_reference_pages(app)
     return app
 
 

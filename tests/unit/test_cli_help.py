@@ -103,10 +103,12 @@ def test_the_epilog_table_names_only_real_subcommands():
 @pytest.mark.parametrize("name, parser", PAGES, ids=NAMES)
 def test_every_help_pages_example_runs_and_exits_as_the_page_says(name, parser, capsys, monkeypatch):
     """Run from the repository root, each page's example exits with one of the page's exit codes
-    (never the internal-error one). ``serve``'s example runs up to the server, which is replaced."""
+    (never the internal-error one). ``serve``'s and ``mcp``'s examples run up to the server, which is replaced."""
+    import engine.mcp_server
     import engine.server
     served = []
     monkeypatch.setattr(engine.server, "serve", lambda *a, **k: served.append((a, k)))
+    monkeypatch.setattr(engine.mcp_server, "serve_stdio", lambda *a, **k: served.append((a, k)))
     monkeypatch.chdir(ROOT)
     codes, example = _epilog(parser)
     argv = shlex.split(example)
@@ -117,9 +119,11 @@ def test_every_help_pages_example_runs_and_exits_as_the_page_says(name, parser, 
         code = exc.code
     out, err = capsys.readouterr()
     assert code in codes and code != EXIT_INTERNAL, (example, code, err)
-    assert out or name == "serve", example
+    assert out or name in ("serve", "mcp"), example
     if name == "serve":
         assert served and served[0][0][2] == "policies/agencies"
+    if name == "mcp":
+        assert served and served[0][0][0] == "policies/agencies"
 
 
 def test_help_pages_show_the_exit_codes(capsys):
