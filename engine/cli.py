@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
     g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
     g.add_argument("--policy", default="etiquette")
-    g.add_argument("--format", choices=("text", "json"), default="text")
+    g.add_argument("--format", choices=("text", "json", "ics"), default="text",
+                   help="text, JSON, or an iCalendar file: one event with a reminder per item due")
     _add_engine(g)
     _add_limits(g)
 
@@ -146,6 +147,51 @@ def _parser() -> argparse.ArgumentParser:
                     help="also fail (exit 1) when a policy's rule coverage is below PERCENT")
     for p in (ps, pd, pl, pt):
         p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
+
+    imp = sub.add_parser("import", help="write a timeline from a spreadsheet (CSV) or a calendar (ICS)",
+                         description="Turn the records coaches and candidates keep into a v1 timeline "
+                                     "(docs/importing.md). Exit 0 written, 2 invalid input (one located line "
+                                     "per problem).")
+    isub = imp.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
+    ic = isub.add_parser("csv", help="events sheet, one row per event, with contacts and applications sheets",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="example:\n  followup import csv examples/csv/forgetful-events.csv "
+                                "--contacts examples/csv/forgetful-contacts.csv \\\n"
+                                "      --applications examples/csv/forgetful-applications.csv "
+                                "--timezone America/Los_Angeles --candidate 'Alex Moreno' -o forgetful.yaml\n\n"
+                                "exit codes: 0 written, 2 invalid input")
+    ic.add_argument("events", metavar="EVENTS.csv", help="the events sheet (- for stdin); columns in docs/importing.md")
+    ic.add_argument("--contacts", metavar="CONTACTS.csv", help="the contacts sheet: id, name, role, timezone, ...")
+    ic.add_argument("--applications", metavar="APPLICATIONS.csv",
+                    help="the applications sheet: id, company, title, country, ...")
+    ic.add_argument("--timezone", metavar="ZONE",
+                    help="IANA zone of local times in rows without a `timezone` cell; also the timeline's timezone")
+    ic.add_argument("--candidate", metavar="NAME", help="the candidate's name, for report headings")
+    ic.add_argument("--delimiter", default=",", type=_delimiter, metavar="CHAR",
+                    help="the character between cells (default `,`; `;` for many European spreadsheets)")
+    ii = isub.add_parser("ics", help="interviews from a calendar export (RFC 5545)",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="example:\n  followup import ics examples/ics/northwind.ics "
+                                "--into examples/ics/northwind-base.yaml \\\n"
+                                "      --me priya.raman@mail.example -o timeline.yaml\n\n"
+                                "exit codes: 0 written, 2 invalid input")
+    ii.add_argument("calendar", metavar="CALENDAR.ics", help="the calendar file (- for stdin)")
+    ii.add_argument("--into", metavar="TIMELINE", help="a timeline to add the interviews to (contacts matched by email)")
+    ii.add_argument("--match", default=r"(?i)interview", metavar="REGEX",
+                    help="events whose SUMMARY or CATEGORIES match this Python regular expression become "
+                         "interviews (default `(?i)interview`)")
+    ii.add_argument("--timezone", metavar="ZONE",
+                    help="IANA zone of floating times (no TZID); also the timezone of a new timeline")
+    ii.add_argument("--application", metavar="ID",
+                    help="the application the interviews are for (default: from --into, else the organizer's domain)")
+    ii.add_argument("--company", metavar="NAME", help="the company of an application the import creates")
+    ii.add_argument("--me", action="append", default=[], metavar="EMAIL",
+                    help="the candidate's own address, left out of the attendees (repeatable)")
+    ii.add_argument("--candidate", metavar="NAME", help="the candidate's name, for a new timeline")
+    for p in (ic, ii):
+        p.add_argument("-o", "--output", metavar="FILE",
+                       help="write the timeline here (JSON if FILE ends in .json, else YAML; default: stdout)")
+        _add_limits(p)
 
     s = sub.add_parser("schema", help="print a JSON Schema")
     s.add_argument("what", choices=("timeline", "policy"))
@@ -231,6 +277,39 @@ def _agenda(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _delimiter(text: str) -> str:
+    if len(text) != 1 or text in "\"\r\n":
+        raise argparse.ArgumentTypeError(f"`{text[:10]}` must be one character, not a quote or a line break")
+    return text
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .importers import dump_timeline
+    limits = _limits(args)
+    if args.import_command == "csv":
+        from .importers.csv import import_csv
+        result = import_csv(args.events, args.contacts, args.applications, timezone=args.timezone,
+                            candidate=args.candidate, delimiter=args.delimiter, limits=limits)
+    else:
+        from .importers.ics import import_ics
+        result = import_ics(args.calendar, into=args.into, match=args.match, timezone=args.timezone,
+                            application=args.application, company=args.company, me=tuple(args.me),
+                            candidate=args.candidate, limits=limits)
+    for line in result.notices:
+        print(escape_text(line), file=sys.stderr)
+    out = args.output
+    text = dump_timeline(result.data, "json" if out and out.lower().endswith(".json") else "yaml")
+    if out and out != "-":
+        try:
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InputError(Problem("output.unwritable", exc.strerror or str(exc), Loc(out))) from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         from .server import serve
@@ -292,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "policy": _policy,
-                "schema": _schema, "doctor": _doctor}[args.command](args)
+                "schema": _schema, "doctor": _doctor, "import": _import}[args.command](args)
     except InputError as exc:
         for line in exc.lines():  # messages quote user input: escaped, one line each
             print(escape_text(line), file=sys.stderr)
