@@ -126,8 +126,8 @@ class _Import:
                     self.fail("csv.header", "a column has no name", loc)
                     ok = False
             elif name not in known:
-                self.fail("csv.header", f"unknown column `{shown(cell.strip())}`{did_you_mean(name, known)}; "
-                          f"the {sheet.kind} sheet's columns are: {', '.join(known)}", loc)
+                hint = did_you_mean(name, known) or f"; the {sheet.kind} sheet's columns are: {', '.join(known)}"
+                self.fail("csv.header", f"unknown column `{shown(cell.strip())}`{hint}", loc)
                 ok = False
             elif name in columns:
                 self.fail("csv.header", f"column `{name}` is named twice (first in column {columns.index(name) + 1})",
@@ -269,6 +269,9 @@ class _Import:
 
     def locate(self, p: Problem) -> Problem | None:
         path = p.path
+        missing = re.fullmatch(r"missing required field `([^`]*)`", p.message)
+        if p.code.endswith(".missing-field") and missing and not path.endswith("." + missing.group(1)):
+            path = f"{path}.{missing.group(1)}" if path else missing.group(1)
         if any(path == bad or path.startswith(bad + ".") or path.startswith(bad + "[") for bad in self.bad):
             return None  # the cell already has a problem of its own
         probe = path
@@ -280,7 +283,9 @@ class _Import:
         if code.endswith(".unknown-field"):
             column = path.rsplit(".", 1)[-1]
             code, message = "csv.invalid", f"column `{column}` does not apply to this row's type"
-        elif code in ("timeline.invalid", "timeline.missing-field", "timeline.unknown-type"):
+        elif code.endswith(".missing-field") and missing:
+            code, message = "csv.invalid", f"`{missing.group(1)}` is required for this row's type"
+        elif code in ("timeline.invalid", "timeline.unknown-type"):
             code = "csv.invalid"
         return Problem(code, message, loc, path=p.path)
 

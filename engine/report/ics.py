@@ -109,7 +109,10 @@ def render_agenda_ics(result: Agenda, timeline: Timeline) -> str:
         alarm.add("description", summary)
         # before a deadline: relative to the start; otherwise at the start itself, written as a UTC
         # date-time (a zero duration reads ``P0D``, which not every program takes)
-        alarm.add("trigger", -DEADLINE_REMINDER if item.kind == "due" else start)
+        if item.kind == "due":
+            alarm.add("trigger", -DEADLINE_REMINDER)
+        else:
+            alarm.add("trigger", start, parameters={"VALUE": "DATE-TIME"})
         event.add_component(alarm)
         cal.add_component(event)
     return cal.to_ical().decode("utf-8")
