@@ -144,7 +144,11 @@ class _Merge:
         if isinstance(prop, list):
             self.fail("ics.invalid", f"`{name}` is given {len(prop)} times", loc)
             return None
-        value = getattr(prop, "dt", None)
+        try:
+            value = getattr(prop, "dt", None)
+        except Exception as exc:  # noqa: BLE001 - icalendar raises on a property it could not parse
+            self.fail("ics.invalid", f"`{name}`: {shown(' '.join(str(exc).split()), 160)}", loc)
+            return None
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
@@ -273,7 +277,10 @@ class _Merge:
                 return
             end = end or None
         elif event.get("DURATION") is not None:
-            duration = getattr(event.get("DURATION"), "dt", None)
+            try:
+                duration = getattr(event.get("DURATION"), "dt", None)
+            except Exception:  # noqa: BLE001 - a DURATION icalendar could not parse
+                duration = None
             if not isinstance(duration, timedelta):
                 self.fail("ics.invalid", "`DURATION` is not a duration", self.blocks.loc(index, "DURATION"))
                 return
