@@ -83,6 +83,10 @@ class _Blocks:
         return Loc(self.name, props.get(prop, start) if prop else start, 1)
 
 
+def _lower(message: str) -> str:
+    return message[:1].lower() + message[1:]
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -147,7 +151,7 @@ class _Merge:
         try:
             value = getattr(prop, "dt", None)
         except Exception as exc:  # noqa: BLE001 - icalendar raises on a property it could not parse
-            self.fail("ics.invalid", f"`{name}`: {shown(' '.join(str(exc).split()), 160)}", loc)
+            self.fail("ics.invalid", f"`{name}` cannot be read: {_lower(shown(' '.join(str(exc).split()), 160))}", loc)
             return None
         if isinstance(value, datetime):
             if value.tzinfo is None:
@@ -257,18 +261,21 @@ class _Merge:
         if event.get("RRULE") is not None:
             self.notices.append(f"{loc}: note: skipped a recurring event (RRULE); recurrences are not expanded")
             return
-        for prop, message in getattr(event, "errors", []) or []:
-            self.fail("ics.invalid", f"`{shown(str(prop))}`: {shown(str(message), 120)}", self.blocks.loc(index, prop))
+        errors = getattr(event, "errors", []) or []
+        for prop, message in errors:
+            self.fail("ics.invalid", f"`{shown(str(prop))}` cannot be read: {_lower(shown(str(message), 120))}",
+                      self.blocks.loc(index, str(prop)))
+        if errors:
+            return
         start_prop = event.get("DTSTART")
         if start_prop is None:
-            if not event.errors:
-                self.fail("ics.invalid", "the event has no `DTSTART`", loc)
+            self.fail("ics.invalid", "the event has no `DTSTART`", loc)
             return
         start = self.instant(start_prop, "DTSTART", index)
         if start is False:
             self.notices.append(f"{loc}: note: skipped an all-day event (no time of day)")
             return
-        if start is None or event.errors:
+        if start is None:
             return
         end = None
         if event.get("DTEND") is not None:
