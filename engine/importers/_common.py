@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import yaml
 
-from ..errors import InputError, Loc, Problem
 from ..limits import DEFAULT_LIMITS, Limits
 from ..source import _decode, _read_bytes, read_document
 from ..timeline import Timeline, _localize, _zone, timeline_from_data
 
-__all__ = ["Imported", "read_text", "zone_name", "localize", "iso", "dump_timeline", "validate"]
-
-UTC = timezone.utc
+__all__ = ["Imported", "read_text", "zone_name", "localize", "iso", "dump_timeline"]
 
 
 @dataclass
@@ -56,11 +53,6 @@ def iso(instant: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def validate(data: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> Timeline:
-    """The validated timeline of ``data``; problems carry paths (``events[3].at``), no location."""
-    return timeline_from_data(data, max_events=limits.max_events)
-
-
 def dump_timeline(data: dict[str, Any], fmt: str = "yaml") -> str:
     """``data`` as a v1 timeline document: YAML (block style, keys in the written order) or JSON.
 
@@ -71,15 +63,9 @@ def dump_timeline(data: dict[str, Any], fmt: str = "yaml") -> str:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
-    doc = read_document(text, "<imported>")
-    timeline_from_data(doc.data, doc, max_events=len(data.get("events", [])) + 1)
+    size = len(text.encode("utf-8"))
+    limits = replace(DEFAULT_LIMITS, max_bytes=max(DEFAULT_LIMITS.max_bytes, size),
+                     max_events=max(DEFAULT_LIMITS.max_events, len(data.get("events", []))))
+    doc = read_document(text, "<imported>", limits)
+    timeline_from_data(doc.data, doc, max_events=limits.max_events)
     return text
-
-
-def problem(code: str, message: str, loc: Loc | None, path: str = "") -> Problem:
-    return Problem(code, message, loc, path=path)
-
-
-def raise_if(problems: list[Problem]) -> None:
-    if problems:
-        raise InputError(problems)

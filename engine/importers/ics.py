@@ -110,9 +110,14 @@ def _address(value: Any) -> str | None:
     return None
 
 
+#: second-level names under a country's domain that are not the organisation (acme.co.uk, acme.com.au)
+_SECOND_LEVEL = frozenset({"co", "com", "ac", "org", "net", "gov", "edu", "ltd", "plc", "ne", "or"})
+
+
 def _domain_label(domain: str) -> str:
+    """The organisation's part of an email domain: ``mail.acme.com`` and ``acme.co.uk`` give ``acme``."""
     labels = [p for p in domain.lower().split(".") if p]
-    if len(labels) >= 3 and len(labels[-2]) <= 3:  # acme.co.uk, acme.com.au
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
         return labels[-3]
     return labels[-2] if len(labels) >= 2 else (labels[0] if labels else "employer")
 

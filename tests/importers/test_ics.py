@@ -200,3 +200,21 @@ def test_cli_merges_and_writes_the_timeline(capsys, tmp_path):
     assert _contract(load_timeline(out)) == _contract(load_timeline(ICS / "northwind.yaml"))
     assert main(["import", "ics", str(tmp_path / "missing.ics")]) == 2
     assert "error[input.not-found]" in capsys.readouterr().err
+
+
+def test_the_application_is_named_after_the_organizers_domain(tmp_path):
+    for domain, expected in [("mail.ibm.com", "ibm"), ("careers.acme.co.uk", "acme"), ("globex.example", "globex")]:
+        cal = _calendar(tmp_path, _vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview",
+                                          f"ORGANIZER:mailto:hr@{domain}", f"ATTENDEE:mailto:ann@{domain}"))
+        imported = import_ics(cal, company="Them")
+        assert imported.data["applications"] == {expected: {"company": "Them"}}, domain
+        assert imported.data["events"][0]["application"] == expected
+
+
+def test_application_option_and_an_existing_single_application(tmp_path):
+    cal = _calendar(tmp_path, _vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview",
+                                      "ATTENDEE:mailto:ann@acme.example"))
+    imported = import_ics(cal, application="acme-2026", company="Acme Corp")
+    assert imported.data["applications"] == {"acme-2026": {"company": "Acme Corp"}}
+    merged = import_ics(cal, into=str(ICS / "northwind-base.yaml"))
+    assert merged.data["events"][-1]["application"] == "northwind"

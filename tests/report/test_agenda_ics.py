@@ -40,7 +40,7 @@ def test_each_timed_item_is_one_vevent_with_start_reminder_uid_and_dtstamp():
     assert [i.kind for i in result.items] == ["due", "due", "inquiry-window"]
     events = _vevents(render_agenda_ics(result, timeline))
     assert len(events) == 3
-    for item, event in zip(result.items, events):
+    for item, event in zip(result.items, events, strict=True):
         assert event.decoded("dtstart") == parse_instant(item.due)
         assert event.decoded("dtstamp") == parse_instant("2026-03-11T12:00:00Z")
         assert item.message in str(event["description"])
