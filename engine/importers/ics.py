@@ -44,29 +44,61 @@ DEFAULT_MATCH = r"(?i)interview"
 #: only the start of a SUMMARY or category is matched against the pattern (bounds the time a pattern takes)
 _MATCHED_CHARS = 500
 _LINE = re.compile(r"^([A-Za-z0-9-]+)[;:]")
+#: STANDARD/DAYLIGHT components a calendar may define in all (each is expanded to transitions)
+MAX_OBSERVANCES = 100
+#: the parts a time-zone RRULE may have, and how many values its lists may hold (a rule such as
+#: ``FREQ=YEARLY;BYMONTH=3;BYDAY=2SU``, or ``BYMONTHDAY=8,...,14;BYDAY=SU``: one transition a year)
+_ZONE_RULE_PARTS = frozenset({"FREQ", "BYMONTH", "BYDAY", "BYMONTHDAY", "UNTIL", "COUNT", "INTERVAL", "WKST"})
+_ZONE_RULE_LISTS = {"BYMONTH": 1, "BYDAY": 1, "BYMONTHDAY": 7}
+
+
+def _logical_lines(text: str):
+    """``(line number, unfolded content line)``: a line starting with a space or tab continues the last."""
+    number, parts = 0, []
+    for i, physical in enumerate(re.split(r"\r\n|\n|\r", text), 1):
+        if physical[:1] in (" ", "\t") and parts:
+            parts.append(physical[1:])
+            continue
+        if parts:
+            yield number, "".join(parts)
+        number, parts = i, [physical]
+    if parts:
+        yield number, "".join(parts)
 
 
 class _Blocks:
-    """Where each VEVENT and its properties start in the text (icalendar keeps no positions)."""
+    """Where each VEVENT and its properties start in the text (icalendar keeps no positions),
+    and the checks made before ``icalendar`` reads the text: the nesting depth, and time-zone
+    rules that would make it expand transitions without end (``FREQ=SECONDLY``, every hour
+    of every day...)."""
 
     def __init__(self, name: str, text: str, max_depth: int):
         self.name = name
         self.events: list[tuple[int, dict[str, int]]] = []
-        self.too_deep: Loc | None = None
+        self.problems: list[Problem] = []
         depth = 0
-        current: list[tuple[int, dict[str, int]]] = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line[:1] in (" ", "\t"):
-                continue  # a folded continuation
+        current: list[tuple[str, int, dict[str, int]]] = []
+        observances = 0
+        for number, line in _logical_lines(text):
             upper = line.upper()
             if upper.startswith("BEGIN:"):
                 depth += 1
-                if depth > max_depth and self.too_deep is None:
-                    self.too_deep = Loc(name, number, 1)
-                block: tuple[int, dict[str, int]] = (number, {})
+                kind = upper[6:].strip()
+                if depth > max_depth:
+                    self.problems.append(Problem("input.too-deep", f"components are nested deeper than {max_depth} "
+                                                 "levels", Loc(name, number, 1)))
+                    return
+                if kind in ("STANDARD", "DAYLIGHT"):
+                    observances += 1
+                    if observances > MAX_OBSERVANCES:
+                        self.problems.append(Problem("ics.invalid", f"the calendar's time zones have more than "
+                                                     f"{MAX_OBSERVANCES} STANDARD/DAYLIGHT rules",
+                                                     Loc(name, number, 1)))
+                        return
+                block = (kind, number, {})
                 current.append(block)
-                if upper.strip() == "BEGIN:VEVENT":
-                    self.events.append(block)
+                if kind == "VEVENT":
+                    self.events.append((number, block[2]))
             elif upper.startswith("END:"):
                 depth = max(0, depth - 1)
                 if current:
@@ -74,7 +106,32 @@ class _Blocks:
             elif current:
                 match = _LINE.match(line)
                 if match:
-                    current[-1][1].setdefault(match.group(1).upper(), number)
+                    prop = match.group(1).upper()
+                    current[-1][2].setdefault(prop, number)
+                    if current[-1][0] in ("STANDARD", "DAYLIGHT"):
+                        self.observance(prop, line, number)
+
+    def observance(self, prop: str, line: str, number: int) -> None:
+        """Refuse a time-zone rule real calendars never write and that would take unbounded time."""
+        loc = Loc(self.name, number, 1)
+        value = line.split(":", 1)[1] if ":" in line else ""
+        if prop == "RRULE":
+            parts = dict(p.split("=", 1) if "=" in p else (p, "") for p in value.upper().split(";") if p)
+            freq = parts.get("FREQ", "")
+            bad = sorted(set(parts) - _ZONE_RULE_PARTS)
+            many_days = len(parts.get("BYMONTHDAY", "").split(",")) > 1 and "BYDAY" not in parts
+            if freq != "YEARLY" or bad or many_days or parts.get("INTERVAL", "1") != "1" or any(
+                    len(parts.get(k, "").split(",")) > limit for k, limit in _ZONE_RULE_LISTS.items()):
+                self.problems.append(Problem("ics.invalid", f"a time-zone rule `RRULE:{shown(value, 60)}` is not a "
+                                             "yearly rule such as `FREQ=YEARLY;BYMONTH=3;BYDAY=2SU`", loc))
+        elif prop == "RDATE" and value.count(",") >= MAX_OBSERVANCES:
+            self.problems.append(Problem("ics.invalid", f"a time-zone rule lists more than {MAX_OBSERVANCES} dates",
+                                         loc))
+        elif prop == "DTSTART":
+            year = value.strip()[:4]
+            if year.isdigit() and int(year) < 1600:
+                self.problems.append(Problem("ics.invalid", f"a time-zone rule starts in the year {int(year)}; "
+                                             "rules start in 1600 or later", loc))
 
     def loc(self, index: int, prop: str | None = None) -> Loc:
         if index >= len(self.events):
@@ -398,9 +455,8 @@ def import_ics(calendar: str, *, into: str | None = None, match: str = DEFAULT_M
     data.setdefault("events", [])
     name, text = read_text(calendar, limits)
     blocks = _Blocks(name, text, limits.max_depth)
-    if blocks.too_deep is not None:
-        raise InputError(Problem("input.too-deep", f"components are nested deeper than {limits.max_depth} levels",
-                                 blocks.too_deep))
+    if blocks.problems:
+        raise InputError(blocks.problems)
     if len(blocks.events) > limits.max_events:
         raise InputError(Problem("timeline.too-many-events", f"the calendar has {len(blocks.events)} events; the "
                                  f"limit is {limits.max_events}", blocks.loc(limits.max_events)))

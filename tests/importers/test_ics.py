@@ -218,3 +218,28 @@ def test_application_option_and_an_existing_single_application(tmp_path):
     assert imported.data["applications"] == {"acme-2026": {"company": "Acme Corp"}}
     merged = import_ics(cal, into=str(ICS / "northwind-base.yaml"))
     assert merged.data["events"][-1]["application"] == "northwind"
+
+
+def test_time_zone_rules_that_would_expand_without_end_are_refused_before_parsing(tmp_path):
+    """A VTIMEZONE with ``FREQ=SECONDLY`` made icalendar expand transitions for minutes; such
+    rules (not yearly, or from before 1600, or too many of them) are located errors."""
+    def zone(*rules: str) -> str:
+        return "\r\n".join(["BEGIN:VTIMEZONE", "TZID:Evil", *rules, "END:VTIMEZONE"])
+
+    def rule(rrule: str, start: str = "16010101T000000") -> str:
+        return "\r\n".join(["BEGIN:STANDARD", f"DTSTART:{start}", f"RRULE:{rrule}", "TZOFFSETFROM:-0400",
+                            "TZOFFSETTO:-0500", "END:STANDARD"])
+
+    event = _vevent("DTSTART;TZID=Evil:20260306T100000", "SUMMARY:Interview", "ATTENDEE:mailto:a@acme.example")
+    for extra, message in [(zone(rule("FREQ=SECONDLY")), "is not a yearly rule"),
+                           (zone(rule("FREQ=YEARLY;BYMONTH=3;BYHOUR=0,1,2,3")), "is not a yearly rule"),
+                           (zone(rule("FREQ=YEARLY;BYMONTHDAY=1,2,3,4,5,6,7")), "is not a yearly rule"),
+                           (zone(rule("FREQ=YEARLY;BYMONTH=3;BYDAY=2SU", start="00010101T000000")),
+                            "starts in the year 1"),
+                           (zone(*[rule("FREQ=YEARLY;BYMONTH=3;BYDAY=2SU")] * 101), "more than 100 STANDARD")]:
+        cal = _calendar(tmp_path, event, extra=extra)
+        with pytest.raises(InputError) as exc:
+            import_ics(cal)
+        problem = exc.value.problems[0]
+        assert problem.code == "ics.invalid" and message in problem.message, (message, str(problem))
+        assert problem.loc.line > 4
