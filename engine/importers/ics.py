@@ -358,11 +358,11 @@ class _Merge:
             self.fail("ics.invalid", "the event ends before it starts", self.blocks.loc(index, "DTEND"))
             return
         attendees = event.get("ATTENDEE")
-        people: list[str] = []
+        people: dict[str, None] = {}  # ordered, and a set: an event may list thousands of attendees
         for attendee in attendees if isinstance(attendees, list) else [attendees] if attendees is not None else []:
             ident = self.contact(attendee, index)
-            if ident is not None and ident not in people:
-                people.append(ident)
+            if ident is not None:
+                people[ident] = None
         app = self.application_for(event, index)
         if app is None:
             return
@@ -380,7 +380,7 @@ class _Merge:
         out: dict[str, Any] = {"id": ident, "type": "interview", "application": app, "at": iso(start)}
         if end is not None:
             out["ends_at"] = iso(end)
-        out["with"] = people
+        out["with"] = list(people)
         summary = _text(event.get("SUMMARY")).strip()
         if summary:
             out["note"] = summary
