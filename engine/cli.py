@@ -150,9 +150,12 @@ def _parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="write a timeline from a spreadsheet (CSV) or a calendar (ICS)",
                          description="Turn the records coaches and candidates keep into a v1 timeline "
-                                     "(docs/importing.md). Exit 0 written, 2 invalid input (one located line "
-                                     "per problem).")
-    isub = imp.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
+                                     "(docs/importing.md).",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="example:\n  followup import ics examples/ics/northwind.ics --into timeline.yaml "
+                                "-o timeline.yaml\n\nexit codes: 0 written, 2 invalid input (one located line "
+                                "per problem)")
+    isub = imp.add_subparsers(dest="import_command", required=True, parser_class=_Parser, metavar="{csv,ics}")
     ic = isub.add_parser("csv", help="events sheet, one row per event, with contacts and applications sheets",
                          formatter_class=argparse.RawDescriptionHelpFormatter,
                          epilog="example:\n  followup import csv examples/csv/forgetful-events.csv "

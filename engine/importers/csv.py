@@ -165,6 +165,9 @@ class _Import:
         try:
             parsed = parse_timestamp(text)
             if parsed.tzinfo is None:
+                if zone == "":
+                    self.bad.add(path)
+                    return None
                 if zone is None:
                     self.fail("csv.invalid", f"`{column}`: `{shown(text)}` has no UTC offset and the row has no "
                               "`timezone`; write an offset such as `-05:00`, fill the `timezone` column or "
@@ -205,7 +208,7 @@ class _Import:
             return zone_name(text)
         except ValueError as exc:
             self.fail("csv.invalid", f"`timezone`: {exc}", loc, path + ".timezone")
-            return None
+            return ""  # the row's local times cannot be read; already reported
 
     def record(self, sheet: _Sheet, key: str | None, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         """The contacts or applications sheet as a mapping id -> fields."""

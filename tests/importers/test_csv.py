@@ -250,3 +250,10 @@ def test_size_and_row_limits_come_from_engine_limits(tmp_path):
 def test_a_cell_beyond_the_named_columns_is_located(tmp_path):
     problems = _problems(tmp_path, "id,type,at\nw,withdrawal,2026-03-02T10:00:00Z,surprise\n")
     assert problems == ["events.csv:2:4: error[csv.invalid]: this cell is outside the named columns"]
+
+
+def test_a_bad_row_timezone_is_reported_once_not_again_for_each_local_time(tmp_path):
+    problems = _problems(tmp_path, "id,type,at,timezone,ends_at,with\n"
+                                   "i1,interview,2026-03-02 10:00,Mars/Base,2026-03-02 11:00,alice\n")
+    assert len(problems) == 1 and problems[0].startswith(
+        "events.csv:2:4: error[csv.invalid]: `timezone`: unknown time zone `Mars/Base`")
