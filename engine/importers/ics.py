@@ -444,6 +444,12 @@ def import_ics(calendar: str, *, into: str | None = None, match: str = DEFAULT_M
         doc = read_document(into, limits=limits)
         timeline_from_data(doc.data, doc, max_events=limits.max_events)  # the file itself must be valid
         data = copy.deepcopy(doc.data)
+        apps = data.get("applications") or {}
+        if len(apps) == 1:  # its events may omit `application`; say it, in case the import adds another
+            only = next(iter(apps))
+            for event in data.get("events") or []:
+                if isinstance(event, dict) and "application" not in event:
+                    event["application"] = only
     else:
         data = {}
         if candidate is not None:

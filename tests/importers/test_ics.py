@@ -243,3 +243,14 @@ def test_time_zone_rules_that_would_expand_without_end_are_refused_before_parsin
         problem = exc.value.problems[0]
         assert problem.code == "ics.invalid" and message in problem.message, (message, str(problem))
         assert problem.loc.line > 4
+
+
+def test_merging_a_second_application_names_the_first_on_events_that_omitted_it(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("applications: {acme: {company: Acme}}\ncontacts: {}\n"
+                    "events:\n  - {id: w, type: withdrawal, at: 2026-03-01T10:00:00Z}\n")
+    cal = _calendar(tmp_path, _vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview",
+                                      "ATTENDEE:mailto:ann@globex.example"))
+    merged = import_ics(cal, into=str(base), application="globex", company="Globex")
+    assert [(e["id"], e["application"]) for e in merged.data["events"]] == [("w", "acme"),
+                                                                           ("interview-2026-03-02", "globex")]
