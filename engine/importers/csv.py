@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..duration import shown
-from ..errors import InputError, Loc, Problem, did_you_mean
+from ..errors import MAX_PROBLEMS, InputError, Loc, Problem, did_you_mean
 from ..limits import DEFAULT_LIMITS, MAX_INT_DIGITS, Limits
 from ..timeline import MAX_ROUND, OutOfRange, check_instant, parse_timestamp, timeline_from_data
 from ..source import dotted_path
@@ -58,7 +58,8 @@ class _Sheet:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
 
     def loc(self, line: int, column: str | None = None) -> Loc:
-        col = self.columns.index(column) + 1 if column in self.columns else 1
+        """Where ``column`` of the row on ``line`` is (column 1 if the sheet has no such column)."""
+        col = self.columns.index(column) + 1 if column in self.columns else 1  # at most 17 named columns
         return Loc(self.name, line, col)
 
 
@@ -113,32 +114,31 @@ class _Import:
 
     def header(self, sheet: _Sheet, cells: list[str], line: int) -> None:
         known = {"events": EVENT_COLUMNS, "contacts": CONTACT_COLUMNS, "applications": APPLICATION_COLUMNS}[sheet.kind]
+        last = max(i for i, c in enumerate(cells) if c.strip())  # empty cells after the last name are no columns
         columns: list[str] = []
-        ok = True
-        for i, cell in enumerate(cells):
+        first: dict[str, int] = {}
+        before = len(self.problems)
+        for i, cell in enumerate(cells[:last + 1]):
+            if len(self.problems) - before >= MAX_PROBLEMS:
+                break  # a hostile header: enough said
             loc = Loc(sheet.name, line, i + 1)
             name = " ".join(cell.split()).lower().replace(" ", "_")
             if "\x00" in cell:
                 self.fail("csv.header", "a column name must not contain a NUL character", loc)
-                ok = False
             elif not name:
-                if any(c.strip() for c in cells[i + 1:]):
-                    self.fail("csv.header", "a column has no name", loc)
-                    ok = False
+                self.fail("csv.header", "a column has no name", loc)
             elif name not in known:
                 hint = did_you_mean(name, known) or f"; the {sheet.kind} sheet's columns are: {', '.join(known)}"
                 self.fail("csv.header", f"unknown column `{shown(cell.strip())}`{hint}", loc)
-                ok = False
-            elif name in columns:
-                self.fail("csv.header", f"column `{name}` is named twice (first in column {columns.index(name) + 1})",
-                          loc)
-                ok = False
+            elif name in first:
+                self.fail("csv.header", f"column `{name}` is named twice (first in column {first[name] + 1})", loc)
+            else:
+                first[name] = i
             columns.append(name)
         for required in _REQUIRED[sheet.kind]:
-            if required not in columns:
+            if required not in first:
                 self.fail("csv.header", f"the {sheet.kind} sheet needs a `{required}` column", Loc(sheet.name, line, 1))
-                ok = False
-        sheet.columns = columns if ok else []
+        sheet.columns = columns if len(self.problems) == before else []
 
     def cells(self, sheet: _Sheet, line: int, cells: list[str]) -> dict[str, tuple[str, Loc]]:
         """The row's non-blank cells by column, each with its location."""

@@ -257,3 +257,13 @@ def test_a_bad_row_timezone_is_reported_once_not_again_for_each_local_time(tmp_p
                                    "i1,interview,2026-03-02 10:00,Mars/Base,2026-03-02 11:00,alice\n")
     assert len(problems) == 1 and problems[0].startswith(
         "events.csv:2:4: error[csv.invalid]: `timezone`: unknown time zone `Mars/Base`")
+
+
+def test_a_hostile_header_gives_a_bounded_list_of_problems(tmp_path):
+    """A header of 200,000 cells (empty names, repeats) is refused with at most 50 problems,
+    without quadratic work; empty cells after the last name are not columns at all."""
+    problems = _problems(tmp_path, "type,at," + "id," * 200_000 + "\n")
+    assert 1 <= len(problems) <= 50
+    assert problems[0] == "events.csv:1:4: error[csv.header]: column `id` is named twice (first in column 3)"
+    e, c, a = _sheets(tmp_path, "id,type,at" + "," * 200_000 + "\nw,withdrawal,2026-03-02T10:00:00Z\n")
+    assert [ev.id for ev in import_csv(e, c, a).timeline.events] == ["w"]
