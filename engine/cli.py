@@ -123,6 +123,16 @@ _EPILOGS: dict[str, tuple[dict[int, str], str]] = {
               "--action '{\"type\": \"status_inquiry\", \"to\": \"nadia\", \"channel\": \"phone\"}'"),
     "agenda": ({EXIT_OK: "the agenda was printed (whatever is on it)", EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
                "followup agenda examples/panel-rounds.yaml --as-of 2026-09-14T12:00:00Z"),
+    "import": ({EXIT_OK: "the timeline was written", EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+               "followup import csv examples/csv/forgetful-events.csv --contacts examples/csv/forgetful-contacts.csv "
+               "--applications examples/csv/forgetful-applications.csv --timezone America/Los_Angeles"),
+    "import csv": ({EXIT_OK: "the timeline was written", EXIT_INPUT: _INPUT + " (`file:ROW:COL`)", EXIT_INTERNAL: _BUG},
+                   "followup import csv examples/csv/forgetful-events.csv --contacts examples/csv/forgetful-contacts.csv "
+                   "--applications examples/csv/forgetful-applications.csv --timezone America/Los_Angeles "
+                   "--candidate 'Alex Moreno'"),
+    "import ics": ({EXIT_OK: "the timeline was written", EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+                   "followup import ics examples/ics/northwind.ics --into examples/ics/northwind-base.yaml "
+                   "--me priya.raman@mail.example"),
     "serve": ({EXIT_OK: "the server was stopped (Ctrl-C)",
                EXIT_INPUT: "a bad option, a --policies DIR that is not a directory, or FastAPI/uvicorn not installed",
                EXIT_INTERNAL: _BUG},
@@ -233,7 +243,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
     g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
     g.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
-    g.add_argument("--format", choices=("text", "json"), default="text", help="agenda format (default text)")
+    g.add_argument("--format", choices=("text", "json", "ics"), default="text",
+                   help="text, JSON, or an iCalendar file: one event with a reminder per item due (default text)")
     _add_engine(g)
     _add_limits(g)
 
@@ -293,6 +304,39 @@ def _parser() -> argparse.ArgumentParser:
     _add_limits(pi)
     for p in (ps, pd, pl, pt, pi):
         p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
+
+    imp = sub.add_parser("import", help="write a timeline from a spreadsheet (CSV) or a calendar (ICS)",
+                         description="Turn the records coaches and candidates keep into a v1 timeline "
+                                     "(docs/importing.md).")
+    isub = imp.add_subparsers(dest="import_command", required=True, parser_class=_Parser, metavar="{csv,ics}")
+    ic = isub.add_parser("csv", help="events sheet, one row per event, with contacts and applications sheets")
+    ic.add_argument("events", metavar="EVENTS.csv", help="the events sheet (- for stdin); columns in docs/importing.md")
+    ic.add_argument("--contacts", metavar="CONTACTS.csv", help="the contacts sheet: id, name, role, timezone, ...")
+    ic.add_argument("--applications", metavar="APPLICATIONS.csv",
+                    help="the applications sheet: id, company, title, country, ...")
+    ic.add_argument("--timezone", metavar="ZONE",
+                    help="IANA zone of local times in rows without a `timezone` cell; also the timeline's timezone")
+    ic.add_argument("--candidate", metavar="NAME", help="the candidate's name, for report headings")
+    ic.add_argument("--delimiter", default=",", type=_delimiter, metavar="CHAR",
+                    help="the character between cells (default `,`; `;` for many European spreadsheets)")
+    ii = isub.add_parser("ics", help="interviews from a calendar export (RFC 5545)")
+    ii.add_argument("calendar", metavar="CALENDAR.ics", help="the calendar file (- for stdin)")
+    ii.add_argument("--into", metavar="TIMELINE", help="a timeline to add the interviews to (contacts matched by email)")
+    ii.add_argument("--match", default=r"(?i)interview", metavar="REGEX",
+                    help="events whose SUMMARY or CATEGORIES match this Python regular expression become "
+                         "interviews (default `(?i)interview`)")
+    ii.add_argument("--timezone", metavar="ZONE",
+                    help="IANA zone of floating times (no TZID); also the timezone of a new timeline")
+    ii.add_argument("--application", metavar="ID",
+                    help="the application the interviews are for (default: from --into, else the organizer's domain)")
+    ii.add_argument("--company", metavar="NAME", help="the company of an application the import creates")
+    ii.add_argument("--me", action="append", default=[], metavar="EMAIL",
+                    help="the candidate's own address, left out of the attendees (repeatable)")
+    ii.add_argument("--candidate", metavar="NAME", help="the candidate's name, for a new timeline")
+    for p in (ic, ii):
+        p.add_argument("-o", "--output", metavar="FILE",
+                       help="write the timeline here (JSON if FILE ends in .json, else YAML; default: stdout)")
+        _add_limits(p)
 
     s = sub.add_parser("schema", help="print a JSON Schema")
     s.add_argument("what", choices=("timeline", "policy"), help="which format: timeline files or policy files")
@@ -411,6 +455,39 @@ def _directory(path: str) -> None:
         raise InputError(Problem("input.unreadable", exc.strerror or str(exc), Loc(path))) from None
 
 
+def _delimiter(text: str) -> str:
+    if len(text) != 1 or text in "\"\r\n":
+        raise argparse.ArgumentTypeError(f"`{text[:10]}` must be one character, not a quote or a line break")
+    return text
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .importers import dump_timeline
+    limits = _limits(args)
+    if args.import_command == "csv":
+        from .importers.csv import import_csv
+        result = import_csv(args.events, args.contacts, args.applications, timezone=args.timezone,
+                            candidate=args.candidate, delimiter=args.delimiter, limits=limits)
+    else:
+        from .importers.ics import import_ics
+        result = import_ics(args.calendar, into=args.into, match=args.match, timezone=args.timezone,
+                            application=args.application, company=args.company, me=tuple(args.me),
+                            candidate=args.candidate, limits=limits)
+    for line in result.notices:
+        print(escape_text(line), file=sys.stderr)
+    out = args.output
+    text = dump_timeline(result.data, "json" if out and out.lower().endswith(".json") else "yaml")
+    if out and out != "-":
+        try:
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InputError(Problem("output.unwritable", exc.strerror or str(exc), Loc(out))) from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
     if args.policies is not None:  # before serving: a typo must not start a server with no agency policies
         _directory(args.policies)
@@ -523,8 +600,8 @@ def _completion(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"audit": _audit, "check": _check, "agenda": _agenda, "serve": _serve, "mcp": _mcp, "policy": _policy,
-                "schema": _schema, "doctor": _doctor, "completion": _completion}[args.command](args)
+        return {"audit": _audit, "check": _check, "agenda": _agenda, "import": _import, "serve": _serve, "mcp": _mcp,
+                "policy": _policy, "schema": _schema, "doctor": _doctor, "completion": _completion}[args.command](args)
     except InputError as exc:
         for line in exc.lines():  # messages quote user input: escaped, one line each
             print(escape_text(line), file=sys.stderr)

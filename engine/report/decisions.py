@@ -1,4 +1,4 @@
-"""Rendering check decisions and agendas: text for people, JSON for programs.
+"""Rendering check decisions and agendas: text for people, JSON for programs, iCalendar for calendars.
 
 Text lines go through :func:`~engine.report.escape.escape_text` as they are joined (user
 data cannot break a line or drive a terminal); JSON is left to the JSON encoder.
@@ -36,6 +36,9 @@ def render_check(result: CheckResult, timeline: Timeline, fmt: str) -> str:
 def render_agenda(result: Agenda, timeline: Timeline, fmt: str) -> str:
     if fmt == "json":
         return result.model_dump_json(indent=2) + "\n"
+    if fmt == "ics":
+        from .ics import render_agenda_ics
+        return render_agenda_ics(result, timeline)
     zone = timeline.timezone or "UTC"
     lines = [f"Agenda for {timeline.candidate or 'the candidate'} as of {_local(result.as_of, zone)} "
              f"(policy {result.policy})"]

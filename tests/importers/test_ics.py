@@ -1,0 +1,256 @@
+"""``followup import ics``: interviews from calendar exports (RFC 5545, read with icalendar).
+
+The shipped calendar examples/ics/northwind.ics has an Outlook-style VTIMEZONE and two
+interviews on either side of the change to daylight saving time in New York (8 March
+2026). Imported into examples/ics/northwind-base.yaml it must audit exactly like the
+hand-written examples/ics/northwind.yaml; the thank-you that is 15 minutes late only
+under the right offset makes the round trip fail if a UTC offset is wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import InputError, audit, load_policy, load_timeline, parse_instant
+from engine.cli import main
+from engine.importers import dump_timeline
+from engine.importers.ics import import_ics
+from engine.limits import Limits
+from engine.source import read_document
+from engine.timeline import timeline_from_data
+
+ROOT = Path(__file__).resolve().parents[2]
+ICS = ROOT / "examples" / "ics"
+AS_OF = "2026-03-25T12:00:00Z"
+ME = ("priya.raman@mail.example",)
+
+
+def _contract(timeline, as_of=AS_OF):
+    return audit(timeline, load_policy(), parse_instant(as_of)).contract()
+
+
+def _calendar(tmp_path, *events: str, extra: str = "", name: str = "cal.ics") -> str:
+    body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", *([extra] if extra else []),
+                        *events, "END:VCALENDAR"]) + "\r\n"
+    path = tmp_path / name
+    path.write_text(body, newline="")
+    return str(path)
+
+
+def _vevent(*lines: str, uid: str = "u1") -> str:
+    return "\r\n".join(["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines, "END:VEVENT"])
+
+
+def test_import_into_the_base_audits_like_the_hand_written_timeline():
+    imported = import_ics(str(ICS / "northwind.ics"), into=str(ICS / "northwind-base.yaml"), me=ME)
+    expected = _contract(load_timeline(ICS / "northwind.yaml"))
+    assert _contract(imported.timeline) == expected
+    late = [f for f in expected["findings"] if f["rule"] == "thank-you-within-24h"]
+    assert {f["contact"] for f in late} == {"omar", "lena.fischer"}
+
+
+def test_vtimezone_and_dst_give_each_interview_its_own_utc_offset():
+    imported = import_ics(str(ICS / "northwind.ics"), into=str(ICS / "northwind-base.yaml"), me=ME)
+    interviews = {e["id"]: (e["at"], e["ends_at"]) for e in imported.data["events"] if e["type"] == "interview"}
+    assert interviews == {"interview-2026-03-06": ("2026-03-06T10:00:00-05:00", "2026-03-06T10:45:00-05:00"),
+                          "interview-2026-03-10": ("2026-03-10T14:00:00-04:00", "2026-03-10T15:30:00-04:00")}
+    hand = load_timeline(ICS / "northwind.yaml")
+    assert imported.timeline.events == hand.events and imported.timeline.contacts == hand.contacts
+
+
+def test_a_tzid_only_the_calendars_vtimezone_defines_is_used_with_its_dst_rules(tmp_path):
+    vtimezone = "\r\n".join([
+        "BEGIN:VTIMEZONE", "TZID:Followup Test Central", "BEGIN:STANDARD", "DTSTART:16011104T020000",
+        "RRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11", "TZOFFSETFROM:-0500", "TZOFFSETTO:-0600", "END:STANDARD",
+        "BEGIN:DAYLIGHT", "DTSTART:16010311T020000", "RRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
+        "TZOFFSETFROM:-0600", "TZOFFSETTO:-0500", "END:DAYLIGHT", "END:VTIMEZONE"])
+    cal = _calendar(tmp_path,
+                    _vevent("DTSTART;TZID=Followup Test Central:20261030T090000", "DURATION:PT1H",
+                            "SUMMARY:Interview", "ATTENDEE;CN=Ann:mailto:ann@acme.example", uid="a"),
+                    _vevent("DTSTART;TZID=Followup Test Central:20261102T090000", "DURATION:PT1H",
+                            "SUMMARY:Interview", "ATTENDEE;CN=Ann:mailto:ann@acme.example", uid="b"),
+                    extra=vtimezone)
+    events = import_ics(cal).data["events"]
+    assert [(e["at"], e["ends_at"]) for e in events] == [("2026-10-30T09:00:00-05:00", "2026-10-30T10:00:00-05:00"),
+                                                        ("2026-11-02T09:00:00-06:00", "2026-11-02T10:00:00-06:00")]
+
+
+def test_a_new_timeline_gets_contacts_from_attendees_and_the_application_from_the_domain(tmp_path):
+    imported = import_ics(str(ICS / "northwind.ics"), me=ME, timezone="America/New_York", company="Northwind")
+    data = imported.data
+    assert data["contacts"] == {
+        "maya.lopez": {"name": "Maya Lopez", "email": "maya.lopez@northwind.example"},
+        "omar.haddad": {"name": "Omar Haddad", "email": "omar.haddad@northwind.example"},
+        "lena.fischer": {"name": "Lena Fischer", "email": "lena.fischer@northwind.example"}}
+    assert data["applications"] == {"northwind": {"company": "Northwind"}}
+    assert [e["with"] for e in data["events"]] == [["maya.lopez"], ["omar.haddad", "lena.fischer"]]
+    assert data["timezone"] == "America/New_York"
+    # the room, the candidate, the dentist and the cancelled interview are left out; the notices say so
+    assert any("skipped a cancelled event" in n for n in imported.notices)
+
+
+def test_without_me_the_candidate_becomes_a_contact_and_a_notice_says_so():
+    imported = import_ics(str(ICS / "northwind.ics"))
+    assert "priya.raman" in imported.data["contacts"]
+    assert any("new contact `priya.raman`" in n for n in imported.notices)
+
+
+def test_importing_twice_adds_nothing(tmp_path):
+    first = import_ics(str(ICS / "northwind.ics"), into=str(ICS / "northwind-base.yaml"), me=ME)
+    merged = tmp_path / "merged.yaml"
+    merged.write_text(dump_timeline(first.data))
+    again = import_ics(str(ICS / "northwind.ics"), into=str(merged), me=ME)
+    assert again.data == first.data
+    assert sum("already in the timeline" in n for n in again.notices) == 2
+
+
+def test_match_pattern_selects_by_summary_or_categories(tmp_path):
+    cal = _calendar(tmp_path,
+                    _vevent("DTSTART:20260302T150000Z", "SUMMARY:Chat with Acme", "CATEGORIES:Hiring,Onsite",
+                            "ATTENDEE:mailto:ann@acme.example", uid="a"),
+                    _vevent("DTSTART:20260303T150000Z", "SUMMARY:Lunch", "ATTENDEE:mailto:ann@acme.example", uid="b"))
+    assert import_ics(cal).data["events"] == []
+    events = import_ics(cal, match="(?i)onsite").data["events"]
+    assert [(e["id"], e["at"], e["application"]) for e in events] == [("interview-2026-03-02", "2026-03-02T15:00:00Z",
+                                                                      "acme")]
+    with pytest.raises(InputError) as exc:
+        import_ics(cal, match="(")
+    assert [p.code for p in exc.value.problems] == ["input.bad-pattern"]
+
+
+def test_floating_times_need_a_timezone_and_dst_gaps_are_errors(tmp_path):
+    cal = _calendar(tmp_path, _vevent("DTSTART:20260308T023000", "SUMMARY:Interview",
+                                      "ATTENDEE:mailto:ann@acme.example"))
+    with pytest.raises(InputError) as exc:
+        import_ics(cal)
+    assert [str(p).replace(str(tmp_path) + "/", "") for p in exc.value.problems] == [
+        "cal.ics:7:1: error[ics.floating-time]: `DTSTART` is a floating local time (no zone); pass --timezone to say "
+        "where it is"]
+    with pytest.raises(InputError) as exc:
+        import_ics(cal, timezone="America/Chicago")
+    assert "does not exist in `America/Chicago`" in exc.value.problems[0].message
+    ok = import_ics(cal, timezone="Europe/Berlin").data["events"][0]
+    assert ok["at"] == "2026-03-08T02:30:00+01:00"
+
+
+def test_an_unknown_tzid_is_located_not_guessed(tmp_path):
+    cal = _calendar(tmp_path, _vevent("SUMMARY:Interview", "DTSTART;TZID=Nowhere/Land:20260302T100000"))
+    with pytest.raises(InputError) as exc:
+        import_ics(cal, timezone="UTC")
+    assert [str(p).replace(str(tmp_path) + "/", "") for p in exc.value.problems] == [
+        "cal.ics:8:1: error[ics.invalid]: `DTSTART`: unknown time zone `Nowhere/Land` (neither an IANA name nor "
+        "defined by a VTIMEZONE of the calendar)"]
+
+
+def test_all_day_recurring_and_declined_are_skipped_with_notices(tmp_path):
+    cal = _calendar(tmp_path,
+                    _vevent("DTSTART;VALUE=DATE:20260302", "SUMMARY:Interview day", uid="a"),
+                    _vevent("DTSTART:20260303T150000Z", "RRULE:FREQ=WEEKLY;COUNT=3", "SUMMARY:Interview", uid="b"),
+                    _vevent("DTSTART:20260304T150000Z", "SUMMARY:Interview", "ATTENDEE;CN=Ann:mailto:ann@acme.example",
+                            "ATTENDEE;PARTSTAT=DECLINED:mailto:bo@acme.example", uid="c"))
+    imported = import_ics(cal)
+    assert [e["with"] for e in imported.data["events"]] == [["ann"]]
+    notes = " ".join(imported.notices)
+    assert "all-day" in notes and "recurring" in notes and "declined" in notes
+
+
+def test_bad_calendars_are_one_line_errors(tmp_path):
+    for text, code in [("not a calendar at all", "ics.syntax"),
+                       ("BEGIN:VCALENDAR\r\n" * 100 + "END:VCALENDAR\r\n" * 100, "input.too-deep")]:
+        path = tmp_path / "bad.ics"
+        path.write_text(text)
+        with pytest.raises(InputError) as exc:
+            import_ics(str(path))
+        assert [p.code for p in exc.value.problems] == [code], text[:30]
+    cal = _calendar(tmp_path, _vevent("SUMMARY:Interview", "DTSTART:soon"))
+    with pytest.raises(InputError) as exc:
+        import_ics(cal)
+    assert exc.value.problems[0].code == "ics.invalid" and exc.value.problems[0].loc.line == 8
+
+
+def test_limits_bound_the_calendar(tmp_path):
+    cal = _calendar(tmp_path, *[_vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview", uid=f"u{i}")
+                                for i in range(4)])
+    with pytest.raises(InputError) as exc:
+        import_ics(cal, limits=Limits(max_events=3))
+    assert [p.code for p in exc.value.problems] == ["timeline.too-many-events"]
+    with pytest.raises(InputError) as exc:
+        import_ics(cal, limits=Limits(max_bytes=50))
+    assert [p.code for p in exc.value.problems] == ["input.too-large"]
+
+
+def test_hostile_text_is_kept_as_data_and_reads_back(tmp_path):
+    cal = _calendar(tmp_path, _vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview\\n=cmd|' /C calc'!A0",
+                                      'ATTENDEE;CN="Eve\\nVIOLATION":mailto:eve@acme.example'))
+    imported = import_ics(cal)
+    text = dump_timeline(imported.data)
+    reread = timeline_from_data(read_document(text, "t").data)
+    assert reread.events[0].note == "Interview\n=cmd|' /C calc'!A0"
+
+
+def test_cli_merges_and_writes_the_timeline(capsys, tmp_path):
+    out = tmp_path / "t.yaml"
+    code = main(["import", "ics", str(ICS / "northwind.ics"), "--into", str(ICS / "northwind-base.yaml"),
+                 "--me", ME[0], "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "note: new contact `lena.fischer`" in err
+    assert _contract(load_timeline(out)) == _contract(load_timeline(ICS / "northwind.yaml"))
+    assert main(["import", "ics", str(tmp_path / "missing.ics")]) == 2
+    assert "error[input.not-found]" in capsys.readouterr().err
+
+
+def test_the_application_is_named_after_the_organizers_domain(tmp_path):
+    for domain, expected in [("mail.ibm.com", "ibm"), ("careers.acme.co.uk", "acme"), ("globex.example", "globex")]:
+        cal = _calendar(tmp_path, _vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview",
+                                          f"ORGANIZER:mailto:hr@{domain}", f"ATTENDEE:mailto:ann@{domain}"))
+        imported = import_ics(cal, company="Them")
+        assert imported.data["applications"] == {expected: {"company": "Them"}}, domain
+        assert imported.data["events"][0]["application"] == expected
+
+
+def test_application_option_and_an_existing_single_application(tmp_path):
+    cal = _calendar(tmp_path, _vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview",
+                                      "ATTENDEE:mailto:ann@acme.example"))
+    imported = import_ics(cal, application="acme-2026", company="Acme Corp")
+    assert imported.data["applications"] == {"acme-2026": {"company": "Acme Corp"}}
+    merged = import_ics(cal, into=str(ICS / "northwind-base.yaml"))
+    assert merged.data["events"][-1]["application"] == "northwind"
+
+
+def test_time_zone_rules_that_would_expand_without_end_are_refused_before_parsing(tmp_path):
+    """A VTIMEZONE with ``FREQ=SECONDLY`` made icalendar expand transitions for minutes; such
+    rules (not yearly, or from before 1600, or too many of them) are located errors."""
+    def zone(*rules: str) -> str:
+        return "\r\n".join(["BEGIN:VTIMEZONE", "TZID:Evil", *rules, "END:VTIMEZONE"])
+
+    def rule(rrule: str, start: str = "16010101T000000") -> str:
+        return "\r\n".join(["BEGIN:STANDARD", f"DTSTART:{start}", f"RRULE:{rrule}", "TZOFFSETFROM:-0400",
+                            "TZOFFSETTO:-0500", "END:STANDARD"])
+
+    event = _vevent("DTSTART;TZID=Evil:20260306T100000", "SUMMARY:Interview", "ATTENDEE:mailto:a@acme.example")
+    for extra, message in [(zone(rule("FREQ=SECONDLY")), "is not a yearly rule"),
+                           (zone(rule("FREQ=YEARLY;BYMONTH=3;BYHOUR=0,1,2,3")), "is not a yearly rule"),
+                           (zone(rule("FREQ=YEARLY;BYMONTHDAY=1,2,3,4,5,6,7")), "is not a yearly rule"),
+                           (zone(rule("FREQ=YEARLY;BYMONTH=3;BYDAY=2SU", start="00010101T000000")),
+                            "starts in the year 1"),
+                           (zone(*[rule("FREQ=YEARLY;BYMONTH=3;BYDAY=2SU")] * 101), "more than 100 STANDARD")]:
+        cal = _calendar(tmp_path, event, extra=extra)
+        with pytest.raises(InputError) as exc:
+            import_ics(cal)
+        problem = exc.value.problems[0]
+        assert problem.code == "ics.invalid" and message in problem.message, (message, str(problem))
+        assert problem.loc.line > 4
+
+
+def test_merging_a_second_application_names_the_first_on_events_that_omitted_it(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("applications: {acme: {company: Acme}}\ncontacts: {}\n"
+                    "events:\n  - {id: w, type: withdrawal, at: 2026-03-01T10:00:00Z}\n")
+    cal = _calendar(tmp_path, _vevent("DTSTART:20260302T150000Z", "SUMMARY:Interview",
+                                      "ATTENDEE:mailto:ann@globex.example"))
+    merged = import_ics(cal, into=str(base), application="globex", company="Globex")
+    assert [(e["id"], e["application"]) for e in merged.data["events"]] == [("w", "acme"),
+                                                                           ("interview-2026-03-02", "globex")]
