@@ -220,6 +220,10 @@ def _policy(token: int, data: bytes) -> Policy:
     return policy
 
 
+#: tokens of pickled policies, unique in the process (several PolicyRefs, one per tenant, share one pool)
+_TOKENS = itertools.count(1)
+
+
 class PolicyRefs:
     """The server side: what to send a worker about the policy a body names.
 
@@ -229,7 +233,7 @@ class PolicyRefs:
 
     def __init__(self, store):
         self.store = store
-        self._tokens = itertools.count(1)
+        self._tokens = _TOKENS  # shared: a worker caches policies by token, whichever tenant sent them
         self._pickled: "OrderedDict[int, tuple[Policy, int, bytes]]" = OrderedDict()
         self._lock = threading.Lock()
 
