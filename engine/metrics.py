@@ -26,7 +26,7 @@ serve, so a caller cannot create label values. ``tenant`` is ``-`` without ``--t
 before a key is checked.
 
 Every request also gets one JSON line on the ``followup.access`` logger (method, path,
-status, latency, tenant, decision id; never a body).
+status, latency, tenant, decision id, time; never a body or a header).
 """
 
 from __future__ import annotations
@@ -134,7 +134,8 @@ class Observer:
                 access_log.info("%s", json.dumps({
                     "method": str(scope.get("method", ""))[:16], "path": path[:200], "status": status,
                     "latency_ms": round(elapsed * 1000, 3), "tenant": ops["tenant"],
-                    "decision_id": ops["decision_id"]}, ensure_ascii=False))
+                    "decision_id": ops["decision_id"],
+                    "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}, ensure_ascii=False))
         except Exception:  # the answer has gone out; never let bookkeeping fail a request
             log.exception("could not record the metrics of a request")
 
