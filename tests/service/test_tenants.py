@@ -20,6 +20,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -440,3 +442,44 @@ def test_a_live_server_with_two_tenants(tmp_path):
     assert len([a for a in access if a["path"].startswith("/v1/")]) == 13
     assert {a["decision_id"] for a in access if a["decision_id"]} == set(by_id)
     assert "SECRET-BODY-TEXT" not in server.log()
+
+
+# --------------------------------------------------------------------------- docs/operations.md
+
+
+def _doc_block(title: str) -> str:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    [body] = re.findall(r'^```\w+ title="' + re.escape(title) + r'"\n(.*?)^```$', text, re.M | re.S)
+    return body
+
+
+def test_the_worked_example_of_operations_md_runs_and_prints_what_it_shows(tmp_path):
+    """The shell session of docs/operations.md, run as written (`followup` is this checkout's
+    CLI; `$PORT` a free port), prints exactly the output the page shows. Bounded: the whole
+    session has two minutes, and its process group is killed afterwards whatever happened."""
+    for tool in ("bash", "curl", "jq"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"the worked example needs `{tool}`, which is not installed here")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "followup"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m engine.cli "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PORT": str(_free_port()),
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", _doc_block("worked example")], cwd=work, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the session's own group: a server it left running
+        except ProcessLookupError:
+            pass
+        process.wait(5)
+    assert process.returncode == 0, f"{err}\n{(work / 'server.log').read_text() if (work / 'server.log').exists() else ''}"
+    assert out.splitlines() == _doc_block("worked example output").splitlines()
+    tenants = (work / "tenants.yaml").read_text(encoding="utf-8")
+    assert "fu_" not in tenants and "fu_" not in (work / "server.log").read_text(encoding="utf-8")
