@@ -2,7 +2,10 @@
 
 Endpoints: ``POST /v1/audit``, ``POST /v1/check``, ``POST /v1/agenda`` (the timeline
 inline, a policy by name), ``GET /v1/policies``, ``GET /healthz``; OpenAPI at
-``/openapi.json`` (Swagger UI at ``/docs``).
+``/openapi.json`` (Swagger UI at ``/docs``); ``GET /readyz`` and ``GET /metrics`` for
+operators (:mod:`engine.metrics`). With tenants (:mod:`engine.tenants`), ``/v1/`` needs
+an API key; answers get a ``decision_id`` and go to the decision log
+(:mod:`engine.decisionlog`). docs/operations.md describes running it.
 
 * Request bodies must be JSON (``Content-Type: application/json``; anything else is
   415 ``request.unsupported-media-type``), so a web page cannot post to a local server
@@ -48,6 +51,7 @@ from .errors import InputError, Loc, Problem
 from .findings import Finding
 from .isolation import WorkerUnavailable
 from .limits import DEFAULT_LIMITS, MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits
+from .metrics import CONTENT_TYPE, Observer, configure_access_log
 from .policy.store import PolicyStore
 from .tenants import Auth, Tenants
 from .timeline import Timeline
@@ -289,7 +293,6 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     application starts and closes it. Metrics: ``/metrics``; readiness: ``/readyz``
     (:mod:`engine.metrics`).
     """
-    from .metrics import CONTENT_TYPE, Observer
     time_budget = check_budget_seconds(time_budget, "the time budget")
     workers = default_pool_size() if workers is None else workers
     store = PolicyStore(policies_dir)
@@ -467,7 +470,6 @@ def serve(host: str = "127.0.0.1", port: int = 8080, policies_dir: str | None = 
     seconds after the signal are cancelled and the workers stopped (then the decision log
     is flushed and closed). Access logs: one JSON line per request on stderr."""
     import uvicorn
-    from .metrics import configure_access_log
     configure_access_log()
     uvicorn.run(create_app(policies_dir, engine, time_budget=time_budget, workers=workers, limits=limits,
                            tenants=tenants, decision_log=decision_log),
