@@ -312,7 +312,7 @@ def _tenant(args: argparse.Namespace) -> int:
     for note in notes:
         print(note, file=sys.stderr)
     print(f"added a key for tenant `{args.name}` to {args.tenants} (only its hash is stored: keep the key now, "
-          "it is not shown again; restart the server to use it)", file=sys.stderr)
+          "it is not shown again; a running server accepts it within a second)", file=sys.stderr)
     print(key)
     return EXIT_OK
 

@@ -17,6 +17,8 @@ metric                                      labels                              
 ``followup_policy_loads_total``             ``tenant``                               policy versions loaded (first + reloads)
 ``followup_policy_load_errors_total``       ``tenant``                               of which failed (last good kept)
 ``followup_policies_serving``               ``tenant``                               policies with a version in service
+``followup_tenants_reloads_total``          (none)                                   tenants file reloads (with ``--tenants``)
+``followup_tenants_reload_errors_total``    (none)                                   of which failed (last good kept)
 ``followup_decision_log_written_total``     (none)                                   decision-log lines written
 ``followup_decision_log_dropped_total``     (none)                                   records dropped (queue full)
 ==========================================  =======================================  =====================
@@ -36,7 +38,7 @@ import logging
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -73,14 +75,13 @@ class Observer:
     """Metrics, access logs and the decision log of one application.
 
     :param pool: the :class:`~engine.backends.isolated.WorkerPool` (its :meth:`stats`).
-    :param contexts: a callable returning the tenants' contexts (name, store).
+    :param auth: the :class:`~engine.tenants.Auth` (its tenants' contexts and reload counters).
     :param decision_log: a started-by-the-lifespan :class:`DecisionLog`, or ``None``.
     """
 
-    def __init__(self, pool: Any, contexts: Callable[[], dict], engine: str,
-                 decision_log: DecisionLog | None = None):
+    def __init__(self, pool: Any, auth: Any, engine: str, decision_log: DecisionLog | None = None):
         self.pool = pool
-        self.contexts = contexts
+        self.auth = auth
         self.engine = engine
         self.decision_log = decision_log
         self.registry = CollectorRegistry()
@@ -170,7 +171,7 @@ class Observer:
         if stats["workers_up"] < stats["size"]:
             reasons.append(f"{stats['workers_up']} of {stats['size']} engine workers are up")
         unreadable = 0
-        for context in self.contexts().values():
+        for context in list(self.auth.contexts.values()):
             try:
                 status = context.store.status()
             except Exception:  # a bug; status() reports bad files itself
@@ -217,7 +218,7 @@ class _Collector:
                                      labels=["tenant"])
         serving = GaugeMetricFamily("followup_policies_serving", "Policies with a version in service (as of the "
                                     "last request or readiness check that looked).", labels=["tenant"])
-        for name, context in obs.contexts().items():
+        for name, context in list(obs.auth.contexts.items()):
             store = context.store
             loads.add_metric([name], store.loads)
             errors.add_metric([name], store.load_errors)
@@ -225,6 +226,14 @@ class _Collector:
         yield loads
         yield errors
         yield serving
+        if obs.auth.tenants is not None:
+            for name, value, doc in (("followup_tenants_reloads", obs.auth.reloads,
+                                      "Reloads of the tenants file after it changed."),
+                                     ("followup_tenants_reload_errors", obs.auth.reload_errors,
+                                      "Reloads of the tenants file that failed (the last good one kept).")):
+                family = CounterMetricFamily(name, doc)
+                family.add_metric([], value)
+                yield family
         if obs.decision_log is not None:
             for name, value, doc in (("followup_decision_log_written", obs.decision_log.written,
                                       "Decision-log lines written."),

@@ -304,7 +304,7 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     pool = WorkerPool(WORKER_TARGET, workers, max_calls=max_calls, max_rss_mb=max_rss_mb,
                       initializer="engine.service:warm_up")
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="followup-request")
-    observer = Observer(pool, lambda: auth.contexts, engine_name, decision_log)
+    observer = Observer(pool, auth, engine_name, decision_log)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -21,7 +21,8 @@ and a slow password hash only protects low-entropy secrets.
 
 Each tenant gets its own :class:`~engine.policy.store.PolicyStore` (its directory plus the
 shipped policies, reloaded on change, the last good version kept) and so sees and uses
-only its own policies. :func:`add_key` (``followup tenant add-key``) creates a key,
+only its own policies. The tenants file itself is reloaded when it changes
+(:meth:`Auth.refresh`), so keys are added and revoked without a restart. :func:`add_key` (``followup tenant add-key``) creates a key,
 stores its hash (creating the tenant if needed) and returns the key, which is stored
 nowhere.
 """
@@ -31,10 +32,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import logging
 import os
 import re
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,8 @@ from .source import Document, read_document
 
 __all__ = ["KEY_PREFIX", "Tenant", "Tenants", "TenantContext", "Auth", "load_tenants", "parse_tenants",
            "new_key", "hash_key", "add_key", "ANONYMOUS"]
+
+log = logging.getLogger("followup.server")
 
 #: every key starts with this, so a leaked key is recognisable (secret scanners, logs)
 KEY_PREFIX = "fu_"
@@ -223,22 +228,68 @@ class Auth:
 
     #: paths served without a key
     OPEN = ("/healthz", "/readyz", "/metrics")
+    #: the tenants file is looked at (its mtime and size) at most this often, in seconds
+    RECHECK = 1.0
 
     def __init__(self, tenants: Tenants | None, default_store: Any):
+        self.tenants = tenants
+        #: reloads of the tenants file, and those that failed (the last good one kept)
+        self.reloads = 0
+        self.reload_errors = 0
+        if tenants is None:
+            from .service import PolicyRefs
+            self.contexts = {ANONYMOUS: TenantContext(ANONYMOUS, default_store, PolicyRefs(default_store))}
+            return
+        self.contexts = self._contexts(tenants, {})
+        self._stamp = _file_stamp(tenants.path)
+        self._checked = time.monotonic()
+
+    @staticmethod
+    def _contexts(tenants: Tenants, old: dict[str, TenantContext]) -> dict[str, TenantContext]:
+        """A context per tenant; a tenant whose directory is unchanged keeps its store (and its cache)."""
         from .policy.store import PolicyStore
         from .service import PolicyRefs
-        self.tenants = tenants
-        if tenants is None:
-            self.contexts = {ANONYMOUS: TenantContext(ANONYMOUS, default_store, PolicyRefs(default_store))}
-        else:
-            self.contexts = {}
-            for name, tenant in tenants.tenants.items():
+        out = {}
+        for name, tenant in tenants.tenants.items():
+            context = old.get(name)
+            if context is None or context.store.directory != tenant.policies:
                 store = PolicyStore(tenant.policies)
-                self.contexts[name] = TenantContext(name, store, PolicyRefs(store))
+                context = TenantContext(name, store, PolicyRefs(store))
+            out[name] = context
+        return out
+
+    def refresh(self) -> None:
+        """Load the tenants file again if it changed (looked at once per :data:`RECHECK` at
+        most): added and revoked keys, new and removed tenants apply to the next request. A
+        version that does not load is logged and counted; the last good one stays."""
+        if self.tenants is None or time.monotonic() - self._checked < self.RECHECK:
+            return
+        self._checked = time.monotonic()
+        stamp = _file_stamp(self.tenants.path)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        self.reloads += 1
+        try:
+            tenants = load_tenants(self.tenants.path)
+        except InputError as exc:
+            self.reload_errors += 1
+            log.warning("the tenants file does not load; the last good version stays in service: %s",
+                        "; ".join(exc.lines()))
+            return
+        except OSError as exc:
+            self.reload_errors += 1
+            log.warning("the tenants file cannot be read (%s); the last good version stays in service", exc)
+            return
+        # one assignment each: a request sees the old tenants or the new ones
+        self.contexts = self._contexts(tenants, self.contexts)
+        self.tenants = tenants
+        log.info("tenants file reloaded: %d tenants", len(tenants.tenants))
 
     def of(self, scope: dict) -> TenantContext:
-        """The tenant of a request the middleware let through."""
-        return self.contexts[scope.get("followup.tenant", ANONYMOUS)]
+        """The tenant of a request the middleware let through (as it was when the request
+        came in, even if the tenants file was reloaded since)."""
+        return scope.get("followup.tenant") or self.contexts[ANONYMOUS]
 
     def middleware(self, error):
         """An ASGI middleware class: 401 ``auth.unauthorized`` for a ``/v1/`` request without a
@@ -254,26 +305,36 @@ class Auth:
                 if scope["type"] != "http" or auth.tenants is None or not _guarded(scope.get("path", "")):
                     await self.app(scope, receive, send)
                     return
+                auth.refresh()
                 header = None
                 for name, value in scope.get("headers", ()):
                     if name == b"authorization":
                         header = value
                         break
                 tenant = auth.tenants.authenticate(header)
-                if tenant is None:
+                context = auth.contexts.get(tenant.name) if tenant is not None else None
+                if context is None:
                     message = ("a valid API key is required: send `Authorization: Bearer KEY`" if header is None
                                else "the API key is not valid")
                     response = error(401, [Problem("auth.unauthorized", message)],
                                      {"WWW-Authenticate": 'Bearer realm="followup"'})
                     await response(scope, receive, send)
                     return
-                scope["followup.tenant"] = tenant.name
+                scope["followup.tenant"] = context
                 ops = scope.get("followup.ops")
                 if isinstance(ops, dict):
                     ops["tenant"] = tenant.name
                 await self.app(scope, receive, send)
 
         return _Authenticate
+
+
+def _file_stamp(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 def _guarded(path: str) -> bool:

@@ -197,6 +197,26 @@ def test_a_policy_edit_of_one_tenant_never_changes_the_others_answers(setup):
     assert after_b["policy_revision"] == before_b["policy_revision"]
 
 
+def test_the_tenants_file_is_reloaded_so_keys_are_added_and_revoked_without_a_restart(tmp_path):
+    setup = Setup(tmp_path)
+    app = create_app(engine="reference", workers=1, tenants=load_tenants(setup.file))
+    app.state.auth.RECHECK = 0  # look at the file on every request (normally at most once a second)
+    with TestClient(app) as c:
+        def status(key: str) -> int:
+            return c.get("/v1/policies", headers={"authorization": f"Bearer {key}"}).status_code
+        assert (status(setup.alpha), status(setup.beta)) == (200, 200)
+        new, _ = add_key(setup.file, "gamma", "alpha")  # a new tenant, sharing alpha's directory
+        assert status(new) == 200
+        good = setup.file.read_text(encoding="utf-8")
+        write(setup.file, good.replace(hash_key(setup.alpha), hash_key("fu_revoked")))  # alpha's key revoked
+        assert (status(setup.alpha), status(setup.beta), status(new)) == (401, 200, 200)
+        write(setup.file, "tenants: [broken\n")  # an edit that does not load: the last good version stays
+        assert (status(setup.alpha), status(setup.beta), status(new)) == (401, 200, 200)
+        reloads = {s.name: s.value for f in text_string_to_metric_families(c.get("/metrics").text)
+                   for s in f.samples if s.name.startswith("followup_tenants_reload")}
+    assert reloads == {"followup_tenants_reloads_total": 3.0, "followup_tenants_reload_errors_total": 1.0}
+
+
 def test_extends_cannot_reach_into_another_tenants_directory(tmp_path):
     setup = Setup(tmp_path)
     write(tmp_path / "alpha" / "sneaky.yaml", "extends: ../beta/only-beta.yaml\npolicy: sneaky\n")
