@@ -20,13 +20,15 @@ import warnings
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*httpx.*", category=Warning)
     from fastapi.testclient import TestClient
 
 from engine import api
-from engine.decisionlog import Decision, DecisionLog, masked, summary
+from engine.decisionlog import MASKED_FIELDS, Decision, DecisionLog, masked, summary
 from engine.server import create_app
 
 from .payloads import example_timeline
@@ -129,6 +131,48 @@ def test_log_inputs_logs_the_body_as_sent(tmp_path):
 def test_masking_reaches_every_depth_and_keeps_the_rest():
     data = {"a": [{"name": "X", "body": {"deep": 1}, "to": ["nadia"]}], "note": None, "company": 3}
     assert masked(data) == {"a": [{"name": "***", "body": "***", "to": ["nadia"]}], "note": None, "company": "***"}
+
+
+_KEYS = st.sampled_from(sorted(MASKED_FIELDS) + ["id", "type", "to", "at", "events", "timeline", "x"])
+
+
+def _tree():
+    """JSON-like values, nested, with masked and other field names (no string starts with SECRET-)."""
+    leaf = st.text(alphabet="abc-", max_size=5) | st.integers() | st.none() | st.booleans()
+    return st.recursive(leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+                        max_leaves=20)
+
+
+def _plant(value, inside: bool = False):
+    """``value`` with every string under a masked field replaced by a SECRET- marker."""
+    if isinstance(value, dict):
+        return {k: _plant(v, inside or k in MASKED_FIELDS) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plant(v, inside) for v in value]
+    if inside:
+        return f"SECRET-{value}"
+    return value
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=_tree())
+def test_masking_never_lets_a_masked_fields_value_through_and_keeps_every_other_key(data):
+    """Invariant: whatever the nesting, no value of a masked field (here every string under one
+    starts with SECRET-) is in the masked data, and the keys outside masked fields are unchanged."""
+    planted = _plant(data)
+    out = masked(planted)
+    assert "SECRET-" not in json.dumps(out)
+
+    def keys(value, path=()):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield (*path, k)
+                if k not in MASKED_FIELDS:
+                    yield from keys(v, (*path, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from keys(v, (*path, i))
+    assert list(keys(out)) == list(keys(planted))
 
 
 def _decision(n: int) -> Decision:
