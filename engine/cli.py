@@ -140,6 +140,11 @@ _EPILOGS: dict[str, tuple[dict[int, str], str]] = {
     "mcp": ({EXIT_OK: "the client closed the connection (end of standard input)",
              EXIT_INPUT: "a bad option, or the mcp SDK not installed", EXIT_INTERNAL: _BUG},
             "followup mcp --policies policies/agencies"),
+    "tenant": ({EXIT_OK: "done", EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
+               "followup tenant add-key /tmp/followup-tenants.yaml acme --policies acme"),
+    "tenant add-key": ({EXIT_OK: "the key was printed (once) and its hash stored", EXIT_INPUT: _INPUT,
+                        EXIT_INTERNAL: _BUG},
+                       "followup tenant add-key /tmp/followup-tenants.yaml acme --policies acme"),
     "policy": ({EXIT_OK: "done (lint: clean; test: all passed)", EXIT_VIOLATION: "lint: warnings; test: a failure",
                 EXIT_INPUT: _INPUT, EXIT_INTERNAL: _BUG},
                "followup policy lint policies/etiquette.yaml"),
@@ -249,7 +254,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_limits(g)
 
     v = sub.add_parser("serve", help="run the HTTP JSON API (FastAPI + uvicorn)")
-    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    v.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1); without --tenants only a loopback "
+                        "address, unless --insecure-no-auth")
     v.add_argument("--port", type=int, default=8080, help="TCP port to listen on (default 8080)")
     v.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
     v.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
@@ -258,6 +265,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="worker processes that evaluate requests (default: the number of cores)")
     v.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
                    help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
+    v.add_argument("--tenants", metavar="FILE",
+                   help="a tenants file: every /v1/ request needs a tenant's API key and uses that tenant's "
+                        "policies (see docs/operations.md)")
+    v.add_argument("--insecure-no-auth", action="store_true",
+                   help="serve without --tenants on a non-loopback --host: anyone who reaches it may use it")
+    v.add_argument("--decision-log", metavar="FILE|-",
+                   help="append one JSON line per audit/check/agenda answer to FILE (-: standard output)")
+    v.add_argument("--log-inputs", action="store_true",
+                   help="log request bodies unmasked in the decision log (default: message bodies and names "
+                        "are `***`)")
     _add_engine(v)
 
     m = sub.add_parser("mcp", help="serve the checks as Model Context Protocol tools over stdio (for AI assistants)")
@@ -267,6 +284,15 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
                    help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
     _add_engine(m)
+
+    t = sub.add_parser("tenant", help="manage the tenants file of `followup serve --tenants`")
+    tsub = t.add_subparsers(dest="tenant_command", required=True, parser_class=_Parser)
+    ta = tsub.add_parser("add-key", help="create an API key for a tenant: print it once, store only its hash "
+                                         "(creating the file and the tenant if needed)")
+    ta.add_argument("tenants", metavar="TENANTS.yaml", help="the tenants file (created if it does not exist)")
+    ta.add_argument("name", metavar="NAME", help="the tenant's name")
+    ta.add_argument("--policies", metavar="DIR",
+                    help="for a new tenant: its policies directory, relative to the file (default: NAME)")
 
     pol = sub.add_parser("policy", help="inspect, compare, lint and test policies")
     psub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
@@ -498,8 +524,60 @@ def _serve(args: argparse.Namespace) -> int:
                                  f"the server needs FastAPI and uvicorn: pip install 'followup[server]' ({exc})"))
     from .limits import TIME_BUDGET_SECONDS
     budget = TIME_BUDGET_SECONDS if args.time_budget is None else args.time_budget
+    tenants, decision_log = _serve_options(args)
     serve(args.host, args.port, args.policies, args.engine, time_budget=budget, workers=args.workers,
-          limits=replace(DEFAULT_LIMITS, max_events=args.max_events))
+          limits=replace(DEFAULT_LIMITS, max_events=args.max_events), tenants=tenants, decision_log=decision_log)
+    return EXIT_OK
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve_options(args: argparse.Namespace):
+    """The tenants and the decision log of ``followup serve``, after checking the options together."""
+    code = "serve.invalid-options"
+    if args.tenants and args.policies:
+        raise InputError(Problem(code, "--policies and --tenants do not go together: with --tenants, each "
+                                       "tenant's `policies` directory is given in the tenants file"))
+    if args.log_inputs and not args.decision_log:
+        raise InputError(Problem(code, "--log-inputs needs --decision-log"))
+    if not args.tenants and not args.insecure_no_auth and not _loopback(args.host):
+        raise InputError(Problem("serve.insecure-host", f"refusing to serve `{args.host[:100]}` without API keys: "
+                                 "give --tenants (see docs/operations.md), a loopback --host, or --insecure-no-auth"))
+    tenants = None
+    if args.tenants:
+        from .tenants import load_tenants
+        tenants = load_tenants(args.tenants)
+    decision_log = None
+    if args.decision_log:
+        from .decisionlog import DecisionLog
+        try:
+            decision_log = DecisionLog(args.decision_log, log_inputs=args.log_inputs)
+        except OSError as exc:
+            raise InputError(Problem("serve.decision-log", f"cannot append to the decision log "
+                                     f"`{args.decision_log[:200]}`: {(exc.strerror or 'not writable').lower()}"))
+    return tenants, decision_log
+
+
+def _tenant(args: argparse.Namespace) -> int:
+    from .tenants import add_key
+    try:
+        key, notes = add_key(args.tenants, args.name, args.policies)
+    except OSError as exc:
+        raise InputError(Problem("input.unreadable", (exc.strerror or "cannot be written").lower(),
+                                 Loc(str(exc.filename or args.tenants)))) from None
+    for note in notes:
+        print(note, file=sys.stderr)
+    print(f"added a key for tenant `{args.name}` to {args.tenants} (only its hash is stored: keep the key now, "
+          "it is not shown again; a running server accepts it within a second)", file=sys.stderr)
+    print(key)
     return EXIT_OK
 
 
@@ -601,7 +679,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"audit": _audit, "check": _check, "agenda": _agenda, "import": _import, "serve": _serve, "mcp": _mcp,
-                "policy": _policy, "schema": _schema, "doctor": _doctor, "completion": _completion}[args.command](args)
+                "tenant": _tenant, "policy": _policy, "schema": _schema, "doctor": _doctor,
+                "completion": _completion}[args.command](args)
     except InputError as exc:
         for line in exc.lines():  # messages quote user input: escaped, one line each
             print(escape_text(line), file=sys.stderr)

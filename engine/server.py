@@ -3,7 +3,10 @@
 Endpoints: ``POST /v1/audit``, ``POST /v1/check``, ``POST /v1/agenda`` (the timeline
 inline, a policy by name), ``GET /v1/policies``, ``GET /healthz``; OpenAPI at
 ``/openapi.json`` (:mod:`engine.openapi`; Swagger UI at ``/docs`` and ReDoc at ``/redoc``,
-from installed files).
+from installed files); ``GET /readyz`` and ``GET /metrics`` for operators
+(:mod:`engine.metrics`). With tenants (:mod:`engine.tenants`), ``/v1/`` needs an API key;
+answers get a ``decision_id`` and go to the decision log (:mod:`engine.decisionlog`).
+docs/operations.md describes running it.
 
 * Request bodies must be JSON (``Content-Type: application/json``; anything else is
   415 ``request.unsupported-media-type``), so a web page cannot post to a local server
@@ -43,12 +46,14 @@ from . import openapi as openapi_doc
 from .backends.isolated import PoolClosed, WorkerPool, default_pool_size
 from .budget import Budget, OverBudget, check_budget_seconds
 from .decide import Agenda, CheckResult, PlannedAction
+from .decisionlog import DecisionLog
 from .errors import InputError, Loc, Problem
 from .findings import Finding
 from .isolation import WorkerUnavailable
 from .limits import DEFAULT_LIMITS, MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits
+from .metrics import CONTENT_TYPE, Observer, configure_access_log
 from .policy.store import PolicyStore
-from .service import PolicyRefs
+from .tenants import Auth, Tenants
 from .timeline import Timeline
 
 __all__ = ["create_app", "serve", "MAX_BODY", "SHUTDOWN_GRACE"]
@@ -271,7 +276,8 @@ class _Unsupported(Exception):
 
 def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str = "auto", *,
                time_budget: float = TIME_BUDGET_SECONDS, workers: int | None = None,
-               max_calls: int = 5000, max_rss_mb: float = 512.0, limits: Limits = DEFAULT_LIMITS) -> FastAPI:
+               max_calls: int = 5000, max_rss_mb: float = 512.0, limits: Limits = DEFAULT_LIMITS,
+               tenants: Tenants | None = None, decision_log: DecisionLog | None = None) -> FastAPI:
     """The application; ``policies_dir`` adds an agency's policies to the shipped ones.
 
     Every request body is answered in one of ``workers`` worker processes (default: the
@@ -280,11 +286,17 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     (its lifespan) and stop with it; ``max_calls`` and ``max_rss_mb`` recycle them.
     ``limits`` bounds each body (its ``max_events`` is the events limit per timeline; the
     body size limit is :data:`MAX_BODY`).
+
+    With ``tenants`` (:func:`engine.tenants.load_tenants`), every ``/v1/`` request needs a
+    tenant's key and uses that tenant's policies (``policies_dir`` is then unused). A
+    ``decision_log`` (:class:`engine.decisionlog.DecisionLog`) gets a line per answer; the
+    application starts and closes it. Metrics: ``/metrics``; readiness: ``/readyz``
+    (:mod:`engine.metrics`).
     """
     time_budget = check_budget_seconds(time_budget, "the time budget")
     workers = default_pool_size() if workers is None else workers
     store = PolicyStore(policies_dir)
-    refs = PolicyRefs(store)
+    auth = Auth(tenants, store)
     notices: list[str] = []
     engine_name = api.resolve_engine(engine, notices)
     for notice in notices:
@@ -292,16 +304,21 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     pool = WorkerPool(WORKER_TARGET, workers, max_calls=max_calls, max_rss_mb=max_rss_mb,
                       initializer="engine.service:warm_up")
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="followup-request")
+    observer = Observer(pool, auth, engine_name, decision_log)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, pool.start)
+        if decision_log is not None:
+            decision_log.start()
         try:
             yield
         finally:
             await loop.run_in_executor(None, pool.close)
             executor.shutdown(wait=False, cancel_futures=True)
+            if decision_log is not None:
+                await loop.run_in_executor(None, decision_log.close)  # every queued line is written
 
     app = FastAPI(title="followup", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Follow-up etiquette checks for job-application trackers: audit a candidate's "
@@ -312,7 +329,10 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     app.state.engine = engine_name
     app.state.pool = pool
     app.state.time_budget = time_budget
+    app.state.auth, app.state.observer = auth, observer
+    app.add_middleware(auth.middleware(_error))  # inside _Guard: 401 without a tenant's key
     app.add_middleware(_Guard)
+    app.add_middleware(observer.middleware())  # outermost: counts and logs every answer
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, exc: InputError):
@@ -371,17 +391,19 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     async def _unsupported(request: Request, exc: _Unsupported):
         return _error(415, [exc.problem])
 
-    def _job(endpoint: str, text: str, budget: Budget) -> tuple:
+    def _job(endpoint: str, text: str, budget: Budget, refs) -> tuple:
         ref = refs.for_body(text)
         return pool.call(engine_name, (endpoint, text, ref, limits), budget)
 
     async def _answer(request: Request, endpoint: str) -> Response:
         text = await _read(request)
+        tenant = auth.of(request.scope)
         budget = Budget(time_budget)
         loop = asyncio.get_running_loop()
-        kind, value = await loop.run_in_executor(executor, _job, endpoint, text, budget)
+        kind, value = await loop.run_in_executor(executor, _job, endpoint, text, budget, tenant.refs)
         if kind == "ok":
-            return JSONResponse(value)
+            body, headers = observer.answered(request.scope, tenant.name, endpoint, text, value)
+            return JSONResponse(body, headers=headers)
         return _error(422, value)
 
     @app.get("/healthz", operation_id="health", tags=["server"],
@@ -394,8 +416,17 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
              description="The shipped policies and those in the agency directory: whether each is served, "
                          "its rules, and the problems of its latest edit.",
              response_model=None, responses={200: _json("PolicyList", "Every known policy."), 500: _ERRORS[500]})
-    def policies() -> Response:
-        return JSONResponse({"policies": store.status()})
+    def policies(request: Request) -> Response:
+        return JSONResponse({"policies": auth.of(request.scope).store.status()})
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        ready, body = observer.readiness()
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(observer.exposition(), media_type=CONTENT_TYPE)
 
     @app.post("/v1/audit", operation_id="audit", tags=["decisions"], summary="Findings of a policy on a timeline",
               description="Every finding of `policy` on `timeline` as of `as_of` (events after it are left out).",
@@ -431,10 +462,14 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
 
 def serve(host: str = "127.0.0.1", port: int = 8080, policies_dir: str | None = None, engine: str = "auto", *,
           time_budget: float = TIME_BUDGET_SECONDS, workers: int | None = None,
-          limits: Limits = DEFAULT_LIMITS) -> None:
+          limits: Limits = DEFAULT_LIMITS, tenants: Tenants | None = None,
+          decision_log: DecisionLog | None = None) -> None:
     """Run the server until SIGTERM/SIGINT; requests still running :data:`SHUTDOWN_GRACE`
-    seconds after the signal are cancelled and the workers stopped."""
+    seconds after the signal are cancelled and the workers stopped (then the decision log
+    is flushed and closed). Access logs: one JSON line per request on stderr."""
     import uvicorn
-    uvicorn.run(create_app(policies_dir, engine, time_budget=time_budget, workers=workers, limits=limits),
-                host=host, port=port,
+    configure_access_log()
+    uvicorn.run(create_app(policies_dir, engine, time_budget=time_budget, workers=workers, limits=limits,
+                           tenants=tenants, decision_log=decision_log),
+                host=host, port=port, access_log=False,  # followup.access has the same, as JSON lines
                 log_level="info", timeout_graceful_shutdown=SHUTDOWN_GRACE)

@@ -143,12 +143,14 @@ def policy_name_of(data: Any) -> str | None:
 
 
 def answer(endpoint: str, text: str, ref: PolicyRef | None, engine: str, limits: Limits = DEFAULT_LIMITS) -> dict:
-    """The JSON answer to one request body, computed here; raise :class:`InputError`."""
+    """The JSON answer to one request body, computed here, with the ``policy_revision`` of the
+    policy used; raise :class:`InputError`."""
     body = Body(text, limits)
     body.only(FIELDS[endpoint])
     if endpoint == "audit":
         timeline, as_of = body.timeline(), body.instant("as_of")
-        return api.audit(timeline, body.policy(ref), as_of, engine=engine).contract()
+        policy = body.policy(ref)
+        return _revised(api.audit(timeline, policy, as_of, engine=engine).contract(), policy)
     if endpoint == "check":
         timeline = body.timeline()
         action = body.located(lambda doc: planned_action_from_data(body.field("action"), doc, root=("action",)))
@@ -157,11 +159,19 @@ def answer(endpoint: str, text: str, ref: PolicyRef | None, engine: str, limits:
         if at is None:
             raise InputError(Problem("request.missing-field", "say when: `at` in the body or in the action",
                                      body.doc.loc_of(())))
-        return check(timeline, action, body.policy(ref), at, engine=engine).model_dump(mode="json")
+        policy = body.policy(ref)
+        return _revised(check(timeline, action, policy, at, engine=engine).model_dump(mode="json"), policy)
     if endpoint == "agenda":
         timeline, as_of = body.timeline(), body.instant("as_of")
-        return agenda(timeline, body.policy(ref), as_of, engine=engine).model_dump(mode="json")
+        policy = body.policy(ref)
+        return _revised(agenda(timeline, policy, as_of, engine=engine).model_dump(mode="json"), policy)
     raise ValueError(f"unknown endpoint `{endpoint}`")
+
+
+def _revised(answer: dict, policy: Policy) -> dict:
+    """The answer with the revision of the policy that made it (its content hash)."""
+    answer["policy_revision"] = policy.revision
+    return answer
 
 
 def warm_up() -> None:
@@ -210,6 +220,10 @@ def _policy(token: int, data: bytes) -> Policy:
     return policy
 
 
+#: tokens of pickled policies, unique in the process (several PolicyRefs, one per tenant, share one pool)
+_TOKENS = itertools.count(1)
+
+
 class PolicyRefs:
     """The server side: what to send a worker about the policy a body names.
 
@@ -219,7 +233,7 @@ class PolicyRefs:
 
     def __init__(self, store):
         self.store = store
-        self._tokens = itertools.count(1)
+        self._tokens = _TOKENS  # shared: a worker caches policies by token, whichever tenant sent them
         self._pickled: "OrderedDict[int, tuple[Policy, int, bytes]]" = OrderedDict()
         self._lock = threading.Lock()
 

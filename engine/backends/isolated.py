@@ -105,6 +105,15 @@ class WorkerPool:
         """The pids of the workers running now."""
         return [pid for pid in (r.pid for r in self._runners) if pid is not None]
 
+    def stats(self) -> dict[str, int]:
+        """Counters for monitoring: ``incidents`` (workers lost to a crash, a kill, a timeout or a
+        broken pipe, and replaced), ``recycles``, ``starts``, ``over_budget``, ``retries``, and
+        ``workers_up`` (running now) of ``size``."""
+        runners = [r.stats for r in self._runners]
+        return {"incidents": sum(s.restarts for s in runners), "recycles": sum(s.recycles for s in runners),
+                "starts": sum(s.starts for s in runners), "over_budget": self.over_budget,
+                "retries": self.retries, "workers_up": len(self.pids()), "size": self.size}
+
     def start(self) -> None:
         """Start every worker now (in parallel) instead of on first use; wait for them."""
         threads = [threading.Thread(target=self._start_one, args=(runner,), daemon=True,

@@ -13,6 +13,8 @@ Stages, each collecting located problems before the next runs:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -32,7 +34,7 @@ from ..rules._common import RuleBase, human_values
 from ..source import Document, dotted_path, draft07_schema, parse_document, pydantic_problems
 from .extends import resolve_document
 
-__all__ = ["Policy", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
+__all__ = ["Policy", "policy_revision", "load_policy", "find_policy", "policy_from_text", "shipped_policies", "policy_json_schema"]
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -96,6 +98,8 @@ class Policy:
     document: Document | None = field(default=None, compare=False, repr=False)
     #: the files it was made from, base first
     files: tuple[Path, ...] = ()
+    #: a content hash of the effective document (:func:`policy_revision`): the same text, the same revision
+    revision: str = field(default="", compare=False)
 
     def rule(self, rule_id: str) -> RuleBase:
         for r in self.rules:
@@ -270,7 +274,26 @@ def policy_from_document(doc: Document) -> Policy:
     calendar = CalendarSpec(frozenset(WEEKDAY_NAMES.index(d) for d in top.calendar.weekend),
                             frozenset(top.calendar.closures), top.calendar.public_holidays)
     program = Program(top.policy, tuple(nodes), calendar, doc.name)
-    return Policy(top.policy, doc.name, tuple(rules), program, params, top.description, doc)
+    return Policy(top.policy, doc.name, tuple(rules), program, params, top.description, doc,
+                  revision=policy_revision(doc.data))
+
+
+def policy_revision(data: Any) -> str:
+    """``sha256:`` and the SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of a
+    policy's effective document (after ``extends``): what decision logs call its revision."""
+    try:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    except TypeError:  # keys of several types (YAML allows them): sort them by their text
+        text = json.dumps(_string_keys(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _string_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {f"{type(k).__name__}:{k}": _string_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_string_keys(v) for v in value]
+    return value
 
 
 def policy_from_text(text: str, name: str = "<policy>") -> Policy:

@@ -66,6 +66,9 @@ class PolicyStore:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self._roots: list[tuple[Path, str]] = []
+        #: loads of a policy version (the first and every reload), and those that failed (for metrics)
+        self.loads = 0
+        self.load_errors = 0
         if self.directory is not None:
             self._roots += [(Path(os.path.abspath(self.directory)), ""), (self.directory.resolve(), "")]
         shipped = shipped_dir()
@@ -127,6 +130,7 @@ class PolicyStore:
         except OSError:
             pass  # a file of the latest load is gone: load again, and find out what is missing
         read: list[Path] = []
+        self.loads += 1
         try:
             policy = self._load(path, read)
         except InputError as exc:
@@ -141,6 +145,8 @@ class PolicyStore:
                             "loading (the server logged it)"]
         else:
             entry.policy, entry.errors = policy, []
+        if entry.errors:
+            self.load_errors += 1
         entry.watched = _watched(path, read)
         try:
             entry.stamp = _stamp(entry.watched)
@@ -159,8 +165,13 @@ class PolicyStore:
             raise InputError(Problem("policy.invalid", f"policy `{name}` does not load: {'; '.join(entry.errors)}"))
         return entry.policy
 
+    def serving_count(self) -> int:
+        """How many policies looked up so far have a version in service (no file is read)."""
+        return sum(1 for entry in list(self._entries.values()) if entry.policy is not None)
+
     def status(self) -> list[dict]:
-        """Every known policy: name, file, whether it is served, its rules and the errors of its latest edit.
+        """Every known policy: name, file, whether it is served, its rules, the revision in service
+        (``None`` if none) and the errors of its latest edit.
 
         Never raises for one policy's sake: a policy whose reload fails lists its errors.
         """
@@ -174,5 +185,6 @@ class PolicyStore:
                     entry = self._entries.get(name) or _Entry(path)
                 out.append({"name": name, "file": self.shown(path), "serving": entry.policy is not None,
                             "rules": [r.id for r in entry.policy.rules] if entry.policy else [],
+                            "revision": entry.policy.revision if entry.policy else None,
                             "errors": entry.errors})
         return out

@@ -36,3 +36,16 @@ def yaml_data(text: str):
 def example_timeline(name: str) -> dict:
     """examples/``name``.yaml as the JSON object a tracker would send."""
     return yaml_data((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+_UUID4 = __import__("re").compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_REVISION = __import__("re").compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def answer_of(body: dict) -> dict:
+    """An audit/check/agenda answer without the two fields the server adds to what the Python
+    API answers: its ``decision_id`` (a UUID4) and ``policy_revision`` (``sha256:...``),
+    both checked to be there."""
+    assert _UUID4.match(body.get("decision_id", "")), body.get("decision_id")
+    assert _REVISION.match(body.get("policy_revision", "")), body.get("policy_revision")
+    return {k: v for k, v in body.items() if k not in ("decision_id", "policy_revision")}

@@ -20,7 +20,7 @@ from engine import api
 from engine.decide import PlannedAction, agenda, check
 from engine.server import MAX_BODY, create_app
 
-from .payloads import EXAMPLES, ROOT, example_timeline
+from .payloads import EXAMPLES, ROOT, answer_of, example_timeline
 
 ETIQUETTE_RULES = ["timetable-asked", "thank-you-within-24h", "thank-you-customized", "thank-you-brief",
                    "preferred-channel", "inquiry-after-timetable", "single-inquiry", "no-contact-after-rejection",
@@ -91,8 +91,8 @@ def test_audit_answers_what_the_python_api_answers(client):
     assert response.status_code == 200, response.text
     expected = api.audit(api.load_timeline(EXAMPLES / "over-eager.yaml"), api.load_policy("etiquette"),
                          api.parse_instant("2026-04-14T00:00:00Z")).contract()
-    assert response.json() == json.loads(json.dumps(expected))
-    assert set(response.json()) == {"as_of", "policy", "findings"}
+    assert answer_of(response.json()) == json.loads(json.dumps(expected))
+    assert set(response.json()) == {"as_of", "policy", "findings", "policy_revision", "decision_id"}
     assert {f["rule"] for f in response.json()["findings"]} == {
         "inquiry-after-timetable", "single-inquiry", "preferred-channel", "contact-frequency", "call-hours",
         "inquiry-tone"}
@@ -102,7 +102,7 @@ def test_audit_of_the_model_candidate_has_no_findings(client):
     response = client.post("/v1/audit", json={"timeline": example_timeline("model-candidate"),
                                               "as_of": "2026-04-10T00:00:00Z", "policy": "etiquette"})
     assert response.status_code == 200
-    assert response.json() == {"as_of": "2026-04-10T00:00:00Z", "policy": "etiquette", "findings": []}
+    assert answer_of(response.json()) == {"as_of": "2026-04-10T00:00:00Z", "policy": "etiquette", "findings": []}
 
 
 def test_check_answers_what_the_python_api_answers(client):
@@ -112,7 +112,7 @@ def test_check_answers_what_the_python_api_answers(client):
     assert response.status_code == 200, response.text
     expected = check(api.load_timeline(EXAMPLES / "over-eager.yaml"), PlannedAction(**action),
                      api.load_policy("etiquette"), api.parse_instant("2026-04-08T10:00:00-04:00"))
-    assert response.json() == as_json(expected)
+    assert answer_of(response.json()) == as_json(expected)
     assert (response.json()["decision"], response.json()["earliest"]) == ("deny", "2026-04-21T04:00:00Z")
 
 
@@ -132,7 +132,7 @@ def test_agenda_answers_what_the_python_api_answers(client):
     assert response.status_code == 200, response.text
     expected = agenda(api.load_timeline(EXAMPLES / "over-eager.yaml"), api.load_policy("etiquette"),
                       api.parse_instant("2026-04-06T15:30:00-04:00"))
-    assert response.json() == as_json(expected)
+    assert answer_of(response.json()) == as_json(expected)
     assert [i["kind"] for i in response.json()["items"]] == ["due", "due", "inquiry-window"]
 
 
