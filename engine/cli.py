@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
     g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
     g.add_argument("--policy", default="etiquette")
-    g.add_argument("--format", choices=("text", "json"), default="text")
+    g.add_argument("--format", choices=("text", "json", "html"), default="text",
+                   help="text for people, json for programs, html: a self-contained page (default text)")
     _add_engine(g)
     _add_limits(g)
 

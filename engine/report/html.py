@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from ..timeline import Timeline
 
 __all__ = ["render", "page_head", "section", "page_tail", "summary_table", "render_agenda", "EVENT_STYLES",
-           "Window", "windows"]
+           "Window", "windows", "shown"]
 
 UTC = timezone.utc
 
@@ -462,13 +462,30 @@ class _SectionView:
     windows_from_policy: bool = True
 
 
+#: Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of every plane): text may
+#: hold them, but HTML does not allow them in a document, so they are shown escaped as well
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xfffe)}{chr(p * 0x10000 + 0xffff)}"
+                                                          for p in range(17)) + "]")
+
+
+def _noncharacter(match: re.Match) -> str:
+    o = ord(match.group(0))
+    return f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
+
+
+def shown(value: str) -> str:
+    """``value`` as the page shows it (before HTML escaping): :func:`escape_text`, and
+    noncharacters escaped the same way."""
+    return _NONCHARACTERS.sub(_noncharacter, escape_text(value))
+
+
 def _finalize(value: Any) -> Any:
-    """Every ``{{ ... }}``: strings shown with :func:`escape_text` (then autoescaped)."""
+    """Every ``{{ ... }}``: strings shown with :func:`shown` (then autoescaped)."""
     from markupsafe import Markup
     if isinstance(value, Markup):
         return value
     if isinstance(value, str):
-        return escape_text(value)
+        return shown(value)
     return value
 
 
@@ -555,9 +572,14 @@ def _section_view(item: AuditItem, anchor: str) -> _SectionView:
     return view
 
 
-def page_head(title: str) -> str:
+#: the line under an audit page's title
+AUDIT_INTRO = ("Times are in each employer's time zone. Hover over a mark for its details; a ringed mark "
+               "links to the finding that cites it.")
+
+
+def page_head(title: str, intro: str = AUDIT_INTRO) -> str:
     """The start of a page: doctype, head with the inline style sheet, the page title."""
-    return _template("head.html").render(title=title)
+    return _template("head.html").render(title=title, intro=intro)
 
 
 def section(item: AuditItem, anchor: str) -> str:
@@ -566,9 +588,9 @@ def section(item: AuditItem, anchor: str) -> str:
     return _template("section.html").render(s=_section_view(item, _check_anchor(anchor)))
 
 
-def page_tail() -> str:
-    """The end of a page."""
-    return _template("tail.html").render()
+def page_tail(legend: bool = True) -> str:
+    """The end of a page (``legend``: with the note on how marks are drawn)."""
+    return _template("tail.html").render(legend=legend)
 
 
 def _title(items: list[AuditItem]) -> str:
@@ -619,4 +641,5 @@ def render_agenda(result: "Agenda", timeline: "Timeline") -> str:
     body = _template("agenda.html").render(
         who=who, policy=result.policy, apps=apps,
         as_of=_local(datetime.fromisoformat(result.as_of.replace("Z", "+00:00")), zone))
-    return page_head(f"Agenda for {who}") + body + page_tail()
+    return (page_head(f"Agenda for {who}", "What is due next, per application; times in each employer's time zone.")
+            + body + page_tail(legend=False))
