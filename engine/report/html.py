@@ -73,7 +73,7 @@ EVENT_STYLES: dict[str, tuple[str, str, str, str]] = {
     "employer_contact": ("hexagon", _polygon(6, 7.5, math.pi / 6), "#3a9ad9", "message from the employer"),
     "offer": ("star", _STAR, "#009e73", "offer"),
     "rejection": ("cross", "M-7,-4L-4,-7L0,-3L4,-7L7,-4L3,0L7,4L4,7L0,3L-4,7L-7,4L-3,0Z", "#d55e00", "rejection"),
-    "do_not_contact": ("octagon", _polygon(8, 7.5, math.pi / 8), "#8c1c13", "do-not-contact request"),
+    "do_not_contact": ("hourglass", "M-7,-7H7L-7,7H7Z", "#8c1c13", "do-not-contact request"),
     "thank_you": ("circle", "M-7,0A7,7 0 1,0 7,0A7,7 0 1,0 -7,0Z", "#009e73", "thank-you"),
     "status_inquiry": ("triangle", "M0,-8L7.5,6H-7.5Z", "#e69f00", "status inquiry"),
     "feedback_request": ("pentagon", _polygon(5, 7.5), "#7a5195", "feedback request"),
@@ -182,7 +182,7 @@ def windows(timeline: "Timeline", report, policy: "Policy | None") -> list[Windo
                     continue
                 chosen = [f for f in anchors
                           if (rule, f["id"], _iso(f[ok])) in early]
-                if not any(f[k] for f in facts for k in unless) and anchors[-1] not in chosen:
+                if not any(f[k] for f in facts for k in unless) and not any(f is anchors[-1] for f in chosen):
                     chosen.append(anchors[-1])
                 what = " or ".join(sorted(human_type(t) for t in node.subject.types))
                 for f in chosen:
@@ -323,14 +323,14 @@ def _local(instant: datetime, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M %Z")
 
 
-def _chart(item: AuditItem, app: str, anchor: str, wins: list[Window],
+def _chart(item: AuditItem, app: str, anchor: str, events: list, wins: list[Window],
            seq_of: dict[str, int]) -> tuple[_Chart, dict[tuple[str, str], str]]:
-    """The picture of ``app``, and for each (event id, lane contact) the id of its mark."""
+    """The picture of ``app`` (its ``events`` and windows), and for each (event id, lane
+    contact) the id of its mark."""
     tl, report = item.timeline, item.report
     zone = tl.application_zone(app)
     as_of = datetime.fromisoformat(report.as_of.replace("Z", "+00:00"))
     ignored = set(report.ignored)
-    events = [e for e in tl.events if e.application == app]
     # lanes: the employer's side first, then contacts in order of appearance
     lanes: dict[str, int] = {"": 0}
     for e in events:
@@ -521,9 +521,15 @@ def _section_view(item: AuditItem, anchor: str) -> _SectionView:
     ignored = set(report.ignored)
     types: set[str] = set()
     statuses: set[str] = set()
+    events_of: dict[str, list] = {app: [] for app in tl.applications}
+    for e in tl.events:
+        events_of.setdefault(e.application, []).append(e)
+    wins_of: dict[str, list[Window]] = {}
+    for w in wins:
+        wins_of.setdefault(w.application, []).append(w)
     for app, findings in by_application(tl, report.findings):
-        app_wins = [w for w in wins if w.application == app]
-        chart, mark_ids = _chart(item, app, anchor, app_wins, seq_of)
+        app_wins, app_events = wins_of.get(app, []), events_of.get(app, [])
+        chart, mark_ids = _chart(item, app, anchor, app_events, app_wins, seq_of)
         marks = {m.id: m for m in chart.marks}
         app_zone = tl.application_zone(app)
         views = []
@@ -545,7 +551,6 @@ def _section_view(item: AuditItem, anchor: str) -> _SectionView:
             due = _local(datetime.fromisoformat(f.due.replace("Z", "+00:00")), app_zone) if f.due else None
             views.append(_FindingView(fids[id(f)], f.severity, SEVERITY_WORD[f.severity], f.rule, f.category,
                                       f.message, due, links))
-        app_events = [e for e in tl.events if e.application == app]
         later = [e.id for e in app_events if e.id in ignored]
         evaluated = len(app_events) - len(later)
         note = None
