@@ -40,6 +40,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 from zoneinfo import ZoneInfo
 
+from ..errors import InputError
 from . import AuditItem
 from ._common import SEVERITY_WORD, application_title, by_application, counts
 from .escape import escape_text
@@ -136,7 +137,7 @@ def windows(timeline: "Timeline", report, policy: "Policy | None") -> list[Windo
     program = policy.program
     try:
         table = prepare_facts(cut, program, as_of)
-    except Exception:  # noqa: BLE001 - the audit succeeded on the same facts; never fail a report on a picture
+    except InputError:  # e.g. a calendar without business days: the audit would have said so already
         return _windows_from_findings(timeline, report)
     clock = table.clock
     absent = {(f.rule, f.events[0], f.contact or "") for f in report.findings if f.events}
@@ -157,7 +158,7 @@ def windows(timeline: "Timeline", report, policy: "Policy | None") -> list[Windo
                         cancels.append((f["ts"], f["seq"]))
                 what = " or ".join(sorted(human_type(t) for t in node.expect.types))
                 for f in facts:
-                    if not f[tk] or not (node.per_party or f["primary"]):
+                    if not f[tk] or not (f["party"] if node.per_party else f["primary"]):  # as the backends
                         continue
                     start, end, party = f["ts"], f[dk], f["party"]
                     if (rule, f["id"], party) in absent:
@@ -166,7 +167,7 @@ def windows(timeline: "Timeline", report, policy: "Policy | None") -> list[Windo
                         status = "met"
                     elif _within(cancels, start, end, f["seq"]):
                         status = "void"
-                    elif end > clock:
+                    elif end >= clock:  # a finding only once the deadline has passed
                         status = "open"
                     else:
                         status = "missed"
@@ -281,9 +282,7 @@ def _ticks(t0: datetime, t1: datetime, zone: str) -> list[tuple[datetime, str, s
     for hours in (1, 2, 3, 6, 12):
         if span / (hours * 3600) <= MAX_TICKS:
             local = t0.astimezone(tz).replace(minute=0, second=0, microsecond=0)
-            k = 0
-            while k < 4 * MAX_TICKS:  # bounded: the step was chosen for at most MAX_TICKS
-                k += 1
+            for _ in range(int(span // 3600) + 2):  # each hour of the range, at most 12 * MAX_TICKS + 2
                 if local.hour % hours == 0:
                     instant = local.astimezone(UTC)
                     if t0 <= instant <= t1:

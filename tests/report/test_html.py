@@ -408,3 +408,56 @@ def test_for_any_names_the_page_parses_and_shows_them_escaped(candidate, name, c
 def test_noncharacters_are_shown_escaped(text, expected):
     assert html.shown(text) == expected
     assert escape_text(expected) == expected
+
+
+# -- the axis and the windows, for any input --------------------------------------------------------
+
+from strategies import ALL_ZONES  # noqa: E402
+
+_INSTANTS = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2199, 12, 30), timezones=st.just(UTC))
+
+
+@settings(max_examples=200, **_SLOW)
+@given(a=_INSTANTS, b=_INSTANTS, zone=st.sampled_from(ALL_ZONES),
+       short=st.sampled_from([None, 60, 3600, 6 * 3600, 86400 * 3, 86400 * 40, 86400 * 400]))
+def test_axis_ticks_are_few_increasing_and_inside_the_range(a, b, zone, short):
+    """Invariant: for any range and zone, the axis has at most MAX_TICKS + 1 ticks, strictly
+    increasing, all inside the range, each a whole local hour in the employer's zone."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+    t0, t1 = min(a, b), max(a, b)
+    if short is not None:
+        t1 = min(t0 + timedelta(seconds=short), datetime(2199, 12, 31, tzinfo=UTC))
+    ticks = html._ticks(t0, t1, zone)
+    instants = [t for t, _, _ in ticks]
+    assert len(instants) <= html.MAX_TICKS + 1
+    assert instants == sorted(set(instants))
+    assert all(t0 <= t <= t1 for t in instants)
+    assert all(t.astimezone(ZoneInfo(zone)).minute == 0 for t in instants)
+    if (t1 - t0).total_seconds() >= 4 * 86400:
+        assert ticks, "a range of days or more has labelled ticks"
+
+
+def _deadline_rules(policy) -> set[str]:
+    return {r.id for r in policy.rules if r.kind == "deadline"}
+
+
+@settings(max_examples=60, **_SLOW)
+@given(audits())
+def test_a_deadline_window_is_drawn_missed_exactly_when_a_finding_says_so(case):
+    """Invariant: for any timeline and as-of, the deadline windows drawn "missed" are exactly
+    the deadline findings (rule, event, contact), and a deadline window still open ends after
+    the as-of time: the picture never contradicts the findings."""
+    data, as_of = case
+    tl = timeline_from_data(data)
+    policy = api.load_policy("etiquette")
+    report = api.audit(tl, policy, as_of, engine="reference")
+    deadlines = _deadline_rules(policy)
+    per_recipient = {r.id for r in policy.rules if r.kind == "deadline" and getattr(r, "per_recipient", False)}
+    wins = html.windows(tl, report, policy)
+    missed = {(w.rule, w.event, w.contact) for w in wins if w.status == "missed"}
+    found = {(f.rule, f.events[0], f.contact if f.rule in per_recipient else None)
+             for f in report.findings if f.rule in deadlines}
+    assert missed == found
+    assert all(w.end >= as_of for w in wins if w.status == "open")
+    assert all(w.start <= w.end for w in wins)
