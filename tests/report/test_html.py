@@ -249,6 +249,15 @@ def test_an_application_with_nothing_evaluated_says_so():
     assert "nothing was evaluated" in text and "Nothing to flag" not in text
 
 
+def test_a_timeline_without_applications_says_nothing_was_evaluated():
+    tl = timeline_from_data({"candidate": "Sam"})
+    policy = api.load_policy("etiquette")
+    item = AuditItem("t.yaml", tl, api.audit(tl, policy, datetime(2026, 3, 10, tzinfo=UTC), engine="reference"), policy)
+    root = parse(render("html", [item]))
+    assert "no application: nothing was evaluated" in text_of(root)
+    assert not [s for s in root.iter("svg") if "chart" in classes(s)]
+
+
 # -- hostile data ------------------------------------------------------------------------------
 
 HOSTILE = {
