@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from zoneinfo import ZoneInfo
 
 from ..errors import InputError
+from ..findings import human_type
 from . import AuditItem
 from ._common import SEVERITY_WORD, application_title, by_application, counts
 from .escape import escape_text
@@ -117,8 +118,20 @@ class Window:
     end: datetime
     #: the event it counts from
     event: str
-    #: what it means, in words (without the time)
+    #: what is due or allowed, in words: ``thank-you to Raj Patel``, ``status inquiry``
     what: str
+
+
+#: how the list under a picture starts the line of a window, by status
+WINDOW_LABELS = {"met": "Kept:", "missed": "Missed:", "open": "Open:", "void": "No longer owed:", "wait": "Wait:"}
+
+
+def describe(window: Window, zone: str) -> str:
+    """``window`` in words, its times in ``zone``: "thank-you to Raj Patel due by ... (from i2, ...)"."""
+    since = f"(from {window.event}, {_local(window.start, zone)})"
+    if window.status == "wait":
+        return f"{window.what} allowed from {_local(window.end, zone)} {since}"
+    return f"{window.what} due by {_local(window.end, zone)} {since}"
 
 
 def _from_epoch(seconds: float) -> datetime:
@@ -127,7 +140,6 @@ def _from_epoch(seconds: float) -> datetime:
 
 def windows(timeline: "Timeline", report, policy: "Policy | None") -> list[Window]:
     """The windows to shade for ``timeline`` audited into ``report`` (see the module docstring)."""
-    from ..findings import human_type
     as_of = datetime.fromisoformat(report.as_of.replace("Z", "+00:00"))
     if policy is None:
         return _windows_from_findings(timeline, report)
@@ -174,7 +186,7 @@ def windows(timeline: "Timeline", report, policy: "Policy | None") -> list[Windo
                     whom = f" to {timeline.contact_name(party)}" if node.per_party and party else ""
                     out.append(Window(app, party if node.per_party and party else None, rule, status,
                                       _from_epoch(start), _from_epoch(max(end, start)), f["id"],
-                                      f"{what}{whom} due after {f['id']}"))
+                                      f"{what}{whom}"))
             elif isinstance(node, Premature):
                 ak, ok = table.sel(node.anchor), table.time(node.opens)
                 unless = [table.sel(s) for s in node.unless]
@@ -189,7 +201,7 @@ def windows(timeline: "Timeline", report, policy: "Policy | None") -> list[Windo
                 for f in chosen:
                     out.append(Window(app, None, rule, "wait", _from_epoch(f["ts"]),
                                       _from_epoch(max(f[ok], f["ts"])), f["id"],
-                                      f"no {what} before this ends (from {f['id']})"))
+                                      what))
     return out
 
 
@@ -218,12 +230,13 @@ def _windows_from_findings(timeline: "Timeline", report) -> list[Window]:
             continue
         start = by_id[f.events[0]].at
         end = max(datetime.fromisoformat(f.due.replace("Z", "+00:00")), start)
-        if len(f.events) == 1:
+        if len(f.events) == 1:  # a deadline's trigger
             out.append(Window(f.application, f.contact, f.rule, "missed", start, end, f.events[0],
-                              f"{f.rule}: due after {f.events[0]}"))
-        else:
-            out.append(Window(f.application, None, f.rule, "wait", start, end, f.events[0],
-                              f"{f.rule}: not before this ends (from {f.events[0]})"))
+                              f"the follow-up {f.rule} expects"))
+        else:  # an anchor, then the message that came too early
+            subject = by_id.get(f.events[-1])
+            what = human_type(subject.type) if subject is not None else "the message"
+            out.append(Window(f.application, None, f.rule, "wait", start, end, f.events[0], what))
     return out
 
 
@@ -391,7 +404,7 @@ def _chart(item: AuditItem, app: str, anchor: str, events: list, wins: list[Wind
         wait = w.status == "wait"  # a waiting time: a band along the lane's foot, under the deadlines
         spans.append(_Span(x1, y(w.contact or "") + (LANE_H / 2 - 11 if wait else -LANE_H / 2 + 3), max(x2 - x1, 3.0),
                            8 if wait else LANE_H - 6, w.status,
-                           f"{w.what}: {WINDOW_WORDS[w.status]}, {_local(w.start, zone)} to {_local(w.end, zone)}"))
+                           f"{WINDOW_LABELS[w.status]} {describe(w, zone)}"))
     ticks = [(x(t), a, b) for t, a, b in _ticks(lo, hi, zone)]
     names = []
     for lane, index in sorted(lanes.items(), key=lambda kv: kv[1]):
@@ -563,8 +576,7 @@ def _section_view(item: AuditItem, anchor: str) -> _SectionView:
                          f"{'were' if len(later) != 1 else 'was'} not evaluated: {', '.join(later)}.")
         types.update(e.type for e in app_events)
         statuses.update(w.status for w in app_wins)
-        listed = [(w.status, f"{w.what}: {WINDOW_WORDS[w.status]}",
-                   f"{_local(w.start, app_zone)} to {_local(w.end, app_zone)}") for w in app_wins]
+        listed = [(w.status, WINDOW_LABELS[w.status], describe(w, app_zone)) for w in app_wins]
         view.apps.append(_AppView(app, application_title(tl, app), app_zone, chart, views, note,
                                   bool(evaluated) and not later, listed,
                                   counts(findings)))
