@@ -248,8 +248,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
     g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
     g.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
-    g.add_argument("--format", choices=("text", "json", "ics"), default="text",
-                   help="text, JSON, or an iCalendar file: one event with a reminder per item due (default text)")
+    g.add_argument("--format", choices=("text", "json", "html", "ics"), default="text",
+                   help="text for people, json for programs, html: a self-contained page, ics: an iCalendar "
+                        "file with one event and a reminder per item due (default text)")
     _add_engine(g)
     _add_limits(g)
 

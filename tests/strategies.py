@@ -54,7 +54,7 @@ __all__ = [
     "OFFSETS", "EVENT_ID_PREFIX",
     "render_instant", "parse_instant", "iso_in_offset", "instants", "timelines", "as_ofs", "audits",
     "employer_contacts", "candidate_contacts", "event_instants", "zone_of_timeline",
-    "TIMELINES", "FIXED_ZONE_TIMELINES", "NAIVE_LOCAL_TIMELINES",
+    "TIMELINES", "FIXED_ZONE_TIMELINES", "NAIVE_LOCAL_TIMELINES", "DISPLAY_TEXTS",
 ]
 
 UTC = timezone.utc
@@ -554,3 +554,13 @@ TIMELINES = timelines()
 FIXED_ZONE_TIMELINES = timelines(dst=False, holidays=False)
 #: timelines with some zone-less local times, read in the timeline's ``timezone``
 NAIVE_LOCAL_TIMELINES = timelines(naive_local=True)
+
+
+#: any text a timeline may hold (no NUL, no lone surrogate): names, companies, ids from hostile sources,
+#: with markup, quotes, bidi controls and noncharacters made likely
+DISPLAY_TEXTS = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=30),
+    st.lists(st.sampled_from(["<script>", "</svg>", "\"", "'", "&amp;", "&", "<", ">", "\u202e", "\u2066",
+                              "\u200d", "\ufffe", "\U0010ffff", "\x0c", "\r\n", "]]>", "<!--", "Zoë", "山田"]),
+             min_size=1, max_size=8).map("".join),
+)

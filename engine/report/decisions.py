@@ -1,4 +1,5 @@
-"""Rendering check decisions and agendas: text for people, JSON for programs, iCalendar for calendars.
+"""Rendering check decisions and agendas: text for people, JSON for programs, iCalendar for
+calendars (and an agenda as an HTML page, :func:`engine.report.html.render_agenda`).
 
 Text lines go through :func:`~engine.report.escape.escape_text` as they are joined (user
 data cannot break a line or drive a terminal); JSON is left to the JSON encoder.
@@ -39,6 +40,9 @@ def render_agenda(result: Agenda, timeline: Timeline, fmt: str) -> str:
     if fmt == "ics":
         from .ics import render_agenda_ics
         return render_agenda_ics(result, timeline)
+    if fmt == "html":
+        from .html import render_agenda as html_agenda
+        return html_agenda(result, timeline)
     zone = timeline.timezone or "UTC"
     lines = [f"Agenda for {timeline.candidate or 'the candidate'} as of {_local(result.as_of, zone)} "
              f"(policy {result.policy})"]
