@@ -399,7 +399,7 @@ def audit_one(source: Source | str) -> Piece:
     row = None
     try:
         report = api.audit(timeline, policy, job.as_of, engine=job.engine, notices=notices)
-        item = AuditItem(label, timeline, report)
+        item = AuditItem(label, timeline, report, policy)
         if job.summary:
             from .decide import agenda
             from .report.summary import summary_row
