@@ -82,3 +82,42 @@ def test_chromium_takes_a_screenshot_of_the_caseload(items, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1280, 2000)
+
+
+def test_the_cli_caseload_page_renders_with_its_summary_and_a_bad_file_reported(tmp_path, capsys):
+    """``followup audit DIR --summary --format html -o FILE`` on the shipped examples plus one
+    malformed file: exit 2, the bad file named on stderr with its line and column, and a page
+    that Chromium renders with a summary row linking to each valid candidate's section, every
+    finding of the same run (as ``--format jsonl`` gives them) shown, one chart per application."""
+    import json
+
+    from engine import api
+    from engine.cli import main
+
+    from ._html import ROOT
+    chromium = _chromium()
+    cases = tmp_path / "cases"
+    shutil.copytree(ROOT / "examples", cases, ignore=shutil.ignore_patterns("*.py", "*.csv", "*.ics"))
+    (cases / "broken.yaml").write_text("candidate: Sam\nevents: [\n", encoding="utf-8")
+    as_of = ["--as-of", "2026-09-20T00:00:00Z", "--engine", "reference"]
+    page = tmp_path / "caseload.html"
+    assert main(["audit", str(cases), "--summary", "--format", "html", "-o", str(page), *as_of]) == 2
+    err = capsys.readouterr().err
+    assert f"{cases / 'broken.yaml'}:3:1: error[" in err, err
+    assert main(["audit", str(cases), "--format", "jsonl", *as_of]) == 2
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    good = [r for r in rows if "findings" in r]
+    assert len(good) == len(rows) - 1 and len(good) >= 6
+    dumped = _run(chromium, tmp_path, "--dump-dom", page.as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    root = parse(dumped.stdout)
+    ids = by_id(root)
+    text = " ".join(text_of(root).split())
+    for row in good:
+        for finding in row["findings"]:
+            assert " ".join(finding["message"].split()) in text
+    links = [a.get("href")[1:] for table in root.iter("table") for a in table.iter("a")
+             if a.get("href", "").startswith("#t")]
+    assert len(links) == len(good) and all(link in ids for link in links)
+    charts = [s for s in root.iter("svg") if "chart" in classes(s)]
+    assert len(charts) == sum(len(api.load_timeline(r["source"]).applications) for r in good)
