@@ -630,7 +630,7 @@ def _policy(args: argparse.Namespace) -> int:
 def _impact(args: argparse.Namespace) -> int:
     from . import api
     from .executors import default_jobs
-    from .impact import ImpactJob, expand_caseload, run_impact
+    from .impact import ImpactJob, run_impact
     _executor(args)
     as_of = api.parse_instant(args.as_of, "--as-of") if args.as_of else _now()
     policies, problems = [], []
@@ -641,7 +641,7 @@ def _impact(args: argparse.Namespace) -> int:
             policies.append(None)
             problems.extend(exc.problems)
     job = ImpactJob(args.old, args.new, as_of, args.engine, _limits(args))
-    return run_impact(list(expand_caseload(args.caseload)), job, *policies, problems, fmt=args.format,
+    return run_impact(args.caseload, job, *policies, problems, fmt=args.format,
                       jobs=args.jobs or default_jobs(), executor=args.executor, scheduler=args.scheduler)
 
 

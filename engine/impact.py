@@ -30,7 +30,6 @@ import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from .errors import InputError, Loc, Problem
@@ -41,8 +40,6 @@ __all__ = ["ImpactJob", "Row", "FORMATS", "diff_findings", "expand_caseload", "i
 FORMATS = ("text", "markdown", "html", "json")
 #: the differences kept in memory before the spool moves to a temporary file
 SPOOL_BYTES = 1 << 20
-#: timeline files a directory contributes
-TIMELINE_SUFFIXES = (".yaml", ".yml", ".json")
 #: the finding fields compared between a matched pair, in the order they are reported
 COMPARED = ("severity", "category", "due", "message", "events")
 STDIN_PATH = "-"
@@ -118,16 +115,17 @@ def diff_findings(old: list[dict], new: list[dict]) -> list[dict]:
     return changes
 
 
-def impact_one(path: str) -> Row:
-    """Read and validate one timeline file (``-``: stdin), audit it under both policies and compare."""
+def impact_one(source) -> Row:
+    """Read and validate one timeline (an :class:`engine.batch.Source`, or a file name; ``-``:
+    stdin), audit it under both policies and compare."""
     from . import api
-    from .source import STDIN_NAME, read_document
-    from .timeline import timeline_from_data
+    from .batch import Source, load_source
     job: ImpactJob = _state["job"]
-    label = STDIN_NAME if path == STDIN_PATH else path
+    if isinstance(source, str):
+        source = Source(source)
+    label = source.label
     try:
-        doc = read_document(path, limits=job.limits)
-        timeline = timeline_from_data(doc.data, doc, max_events=job.limits.max_events)
+        timeline = load_source(source, job.limits)
     except InputError as exc:
         return Row(label, problems=tuple(exc.problems))
     old, new = _state["old"], _state["new"]
@@ -148,19 +146,12 @@ def impact_one(path: str) -> Row:
                tuple(dict.fromkeys(notices)), audited=True)
 
 
-def expand_caseload(paths: Iterable[str]) -> Iterator[str]:
-    """Timeline files: each path as given, a directory's ``*.yaml``, ``*.yml`` and ``*.json`` files
-    (recursively, hidden ones skipped, ``*.tests.yaml`` policy tests too) in sorted order."""
-    for path in paths:
-        p = Path(path)
-        if path != STDIN_PATH and p.is_dir():
-            for child in sorted(p.rglob("*")):
-                rel = child.relative_to(p).parts
-                if (child.is_file() and child.suffix in TIMELINE_SUFFIXES and not child.name.endswith(".tests.yaml")
-                        and not any(part.startswith(".") for part in rel)):
-                    yield str(child)
-        else:
-            yield path
+def expand_caseload(paths: Iterable[str], limits: Limits | None = None):
+    """The timelines ``paths`` name, as ``followup audit`` reads them (:func:`engine.batch.expand`:
+    files, ``-``, directories recursively, patterns, JSON Lines files, one timeline a line)."""
+    from .batch import expand
+    from .limits import DEFAULT_LIMITS
+    return expand(paths, limits or DEFAULT_LIMITS)
 
 
 # -- the result -------------------------------------------------------------------------------------
@@ -211,13 +202,14 @@ class Totals:
 
 def _rows(paths: list[str], job: ImpactJob, old, new, jobs: int, executor: str,
           scheduler: str | None) -> Iterator[Row]:
-    if (executor == "local" and (jobs <= 1 or len(paths) < 2)) or STDIN_PATH in paths:
+    sources = expand_caseload(paths, job.limits)
+    if (executor == "local" and jobs <= 1) or STDIN_PATH in paths:
         init(job, old, new)
-        for path in paths:
-            yield impact_one(path)
+        for source in sources:
+            yield impact_one(source)
         return
     from .executors import ordered_map
-    yield from ordered_map(impact_one, paths, init=init, initargs=(job, old, new), executor=executor,
+    yield from ordered_map(impact_one, sources, init=init, initargs=(job, old, new), executor=executor,
                            jobs=jobs, scheduler=scheduler)
 
 
@@ -242,7 +234,7 @@ def run_impact(paths: list[str], job: ImpactJob, old, new, policy_problems: Iter
                                        newline="") as spool:
         from .executors import progress
         rows = _rows(paths, job, old, new, jobs, executor, scheduler)
-        for row in progress(rows, len(paths), err, enabled=show_progress):
+        for row in progress(rows, None, err, enabled=show_progress):
             problems.extend(row.problems)
             if problems or audit_problems:
                 continue
