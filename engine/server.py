@@ -8,10 +8,14 @@ inline, a policy by name), ``GET /v1/policies``, ``GET /healthz``; OpenAPI at
   415 ``request.unsupported-media-type``), so a web page cannot post to a local server
   with a CORS "simple request". They are read with the location-aware parser, so a
   bad timeline is a 422 whose messages are located ``request:line:col`` in the body.
-* The event loop never parses or evaluates: each request body goes to a pool of
+* The server process never parses or evaluates: each request body goes to a pool of
   worker processes (:class:`~engine.backends.isolated.WorkerPool`, ``workers`` of
   them, both engines), so ``/healthz`` answers while a long request runs and a crash
-  of the durable engine never takes the server down. Each request has a time budget
+  of the durable engine never takes the server down. The worker parses the body and
+  asks the server for the policy it names. Bodies over ``large_body`` bytes go to
+  separate workers (``large_workers``, at a lower CPU priority, at most
+  ``large_queue`` such requests at once, more are 503 ``server.busy``), so large or
+  slow requests never hold up small ones. Each request has a time budget
   (``time_budget`` seconds): past it, the answer is 503 ``request.over-budget`` and the
   worker busy with it is killed and replaced.
 * Every error, including FastAPI's own 404/405 and an unexpected exception (500 with a
@@ -46,7 +50,8 @@ from .decide import Agenda, CheckResult, PlannedAction
 from .errors import InputError, Loc, Problem
 from .findings import Finding
 from .isolation import WorkerUnavailable
-from .limits import DEFAULT_LIMITS, MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits
+from .limits import (DEFAULT_LIMITS, LARGE_BODY_BYTES, LARGE_BODY_NICE, LARGE_BODY_QUEUE, LARGE_BODY_WORKERS,
+                     MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits)
 from .policy.store import PolicyStore
 from .service import PolicyRefs
 from .timeline import Timeline
@@ -271,7 +276,9 @@ class _Unsupported(Exception):
 
 def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str = "auto", *,
                time_budget: float = TIME_BUDGET_SECONDS, workers: int | None = None,
-               max_calls: int = 5000, max_rss_mb: float = 512.0, limits: Limits = DEFAULT_LIMITS) -> FastAPI:
+               max_calls: int = 5000, max_rss_mb: float = 512.0, limits: Limits = DEFAULT_LIMITS,
+               large_body: int | None = LARGE_BODY_BYTES, large_workers: int = LARGE_BODY_WORKERS,
+               large_queue: int = LARGE_BODY_QUEUE, large_nice: int = LARGE_BODY_NICE) -> FastAPI:
     """The application; ``policies_dir`` adds an agency's policies to the shipped ones.
 
     Every request body is answered in one of ``workers`` worker processes (default: the
@@ -280,6 +287,12 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     (its lifespan) and stop with it; ``max_calls`` and ``max_rss_mb`` recycle them.
     ``limits`` bounds each body (its ``max_events`` is the events limit per timeline; the
     body size limit is :data:`MAX_BODY`).
+
+    Admission control: a body of more than ``large_body`` characters goes to a separate
+    pool of ``large_workers`` workers (started on the first such request, ``nice``
+    ``large_nice``), and at most ``large_queue`` such requests are in the server at once
+    (more: 503 ``server.busy``); ``large_body=None`` sends every body to the same pool.
+    Defaults: :mod:`engine.limits`.
     """
     time_budget = check_budget_seconds(time_budget, "the time budget")
     workers = default_pool_size() if workers is None else workers
@@ -292,6 +305,16 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     pool = WorkerPool(WORKER_TARGET, workers, max_calls=max_calls, max_rss_mb=max_rss_mb,
                       initializer="engine.service:warm_up")
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="followup-request")
+    large_pool = large_executor = None
+    if large_body is not None:
+        if large_queue < 1:
+            raise ValueError(f"large_queue must be >= 1, not `{large_queue}`")
+        large_pool = WorkerPool(WORKER_TARGET, large_workers, max_calls=max_calls, max_rss_mb=max_rss_mb,
+                                initializer="engine.service:warm_up", name=f"{WORKER_TARGET} (large bodies)",
+                                nice=large_nice)
+        large_executor = ThreadPoolExecutor(max_workers=large_workers, thread_name_prefix="followup-large")
+    #: large requests in the server now (waiting or running); read and written on the event loop only
+    large_in_flight = [0]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -302,6 +325,9 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
         finally:
             await loop.run_in_executor(None, pool.close)
             executor.shutdown(wait=False, cancel_futures=True)
+            if large_pool is not None:
+                await loop.run_in_executor(None, large_pool.close)
+                large_executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="followup", version="1", lifespan=lifespan,
                   description="Follow-up etiquette checks for job-application trackers: audit a candidate's "
@@ -311,6 +337,8 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     app.state.store = store
     app.state.engine = engine_name
     app.state.pool = pool
+    app.state.large_pool = large_pool
+    app.state.large_in_flight = large_in_flight
     app.state.time_budget = time_budget
     app.add_middleware(_Guard)
 
@@ -371,15 +399,26 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     async def _unsupported(request: Request, exc: _Unsupported):
         return _error(415, [exc.problem])
 
-    def _job(endpoint: str, text: str, budget: Budget) -> tuple:
-        ref = refs.for_body(text)
-        return pool.call(engine_name, (endpoint, text, ref, limits), budget)
+    def _job(lane: WorkerPool, endpoint: str, text: str, budget: Budget) -> tuple:
+        # no policy ref: the worker parses the body and asks for the policy it names
+        return lane.call(engine_name, (endpoint, text, None, limits), budget, answer=refs.answer)
 
     async def _answer(request: Request, endpoint: str) -> Response:
         text = await _read(request)
         budget = Budget(time_budget)
         loop = asyncio.get_running_loop()
-        kind, value = await loop.run_in_executor(executor, _job, endpoint, text, budget)
+        if large_pool is None or len(text) <= large_body:
+            kind, value = await loop.run_in_executor(executor, _job, pool, endpoint, text, budget)
+        else:
+            if large_in_flight[0] >= large_queue:
+                return _error(503, [Problem("server.busy", f"the server is busy with other large requests "
+                                                           f"(bodies over {large_body} bytes); try again")],
+                              headers={"Retry-After": "1"})
+            large_in_flight[0] += 1
+            try:
+                kind, value = await loop.run_in_executor(large_executor, _job, large_pool, endpoint, text, budget)
+            finally:
+                large_in_flight[0] -= 1
         if kind == "ok":
             return JSONResponse(value)
         return _error(422, value)
