@@ -14,7 +14,7 @@ Two phases against one ``followup serve`` on 127.0.0.1 (a subprocess, stopped at
 Throughout, a separate prober asks ``GET /healthz`` every 100 ms, and the server's
 resident memory (its own and its worker processes', from ``/proc``) is sampled every
 second. Printed per phase: good-request throughput and p50/p99, ``/healthz`` p50/p99,
-the answers the hostile requests got (status codes), and RSS over time.
+the answers the hostile requests got (status and error codes), and RSS over time.
 
 Targets (issue 8): ``/healthz`` p99 <= 100 ms in the hostile phase; good-request p99 in
 the hostile phase <= 2x the clean phase; RSS flat (no growth beyond the worker
@@ -127,6 +127,14 @@ def _hostile_requests(sc) -> list[tuple[str, str, bytes, str]]:
     ]
 
 
+def _code(response) -> str:
+    """The first error code of an error answer (``request.over-budget``...), or ``""``."""
+    try:
+        return response.json()["errors"][0]["code"] if response.status_code >= 400 else ""
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "?"
+
+
 def _rss_kb(pid: int) -> int:
     """Resident memory of ``pid`` and its descendants, in KiB (Linux /proc)."""
     children: dict[int, list[int]] = defaultdict(list)
@@ -175,7 +183,7 @@ async def _phase(url: str, pid: int, clients: int, duration: float, good, hostil
                     label, path, body, ctype = hostile[(i // hostile_every + k) % len(hostile)]
                     try:
                         r = await http.post(path, content=body, headers={"content-type": ctype})
-                        hostile_status[label][r.status_code] += 1
+                        hostile_status[label][f"{r.status_code} {_code(r)}"] += 1
                     except httpx.HTTPError as exc:
                         hostile_status[label][type(exc).__name__] += 1
                     continue
@@ -283,7 +291,7 @@ def main() -> int:
               f"end {rss_bad[-1] / 1024:.0f} MiB")
     # 503 is the designed answer to a request over its time budget; any other 5xx is a defect
     five_xx = sum(v for counts in bad["hostile"].values() for k, v in counts.items()
-                  if isinstance(k, int) and k >= 500 and k != 503)
+                  if k[:1] == "5" and not k.startswith("503"))
     five_xx += sum(v for k, v in {**clean["errors"], **bad["errors"]}.items() if k.startswith("HTTP 5"))
     print(f"  5xx answers other than 503 (over budget): {five_xx}; errors on good requests: "
           f"{sum(clean['errors'].values()) + sum(bad['errors'].values())}; wrong answers: {clean['wrong'] + bad['wrong']}")
