@@ -177,6 +177,8 @@ class _Checker:
         self.timeline, self.policy, self.when = timeline, policy, when
         self.backend = get_backend(engine) if isinstance(engine, str) else engine
         self.table = _base_facts(timeline, policy.program, when)
+        #: application -> its base facts grouped by event (the reference backend's view), on first use
+        self._apps: dict[str, _Application] = {}
         ident, n = "planned", 1
         while ident in timeline.by_id:
             n += 1
@@ -201,7 +203,10 @@ class _Checker:
         app = own[0]["app"]
         fids = {f["fid"] for f in own}
         if isinstance(self.backend, ReferenceBackend):
-            facts = _Application(table.apps[app])
+            base = self._apps.get(app)
+            if base is None:
+                base = self._apps[app] = _Application(self.table.apps.get(app, []))
+            facts = base.with_event(own)
             matches = []
             for index, node in enumerate(program.nodes):
                 key = table.sel(node.trigger if isinstance(node, Absence) else node.subject)
