@@ -459,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + _row(key, groups["cpu"][key]))
 
     print("\nPOST /v1/check handler steps for the allowed thank-you, in process (median us of "
-          f"{max(5, rounds // 2)} reps; the server adds ASGI/HTTP on top)")
+          f"{max(5, rounds // 2)} reps; what the worker does with a new body each time, so the check prepares the "
+          "timeline anew; the server adds ASGI/HTTP and the round trip to the worker on top)")
     for engine in engines:
         steps = handler_steps(sc, engine, max(5, rounds // 2))
         results.setdefault("handler_steps", {})[engine] = steps
