@@ -288,10 +288,12 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     ``limits`` bounds each body (its ``max_events`` is the events limit per timeline; the
     body size limit is :data:`MAX_BODY`).
 
-    Admission control: a body of more than ``large_body`` characters goes to a separate
+    Admission control: a body of more than ``large_body`` bytes (its Content-Length; its
+    length in characters without one) goes to a separate
     pool of ``large_workers`` workers (started on the first such request, ``nice``
     ``large_nice``), and at most ``large_queue`` such requests are in the server at once
-    (more: 503 ``server.busy``); ``large_body=None`` sends every body to the same pool.
+    (more: 503 ``server.busy``, before the body is read when its Content-Length shows it is
+    large); ``large_body=None`` sends every body to the same pool.
     Defaults: :mod:`engine.limits`.
     """
     time_budget = check_budget_seconds(time_budget, "the time budget")
@@ -403,17 +405,26 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
         # no policy ref: the worker parses the body and asks for the policy it names
         return lane.call(engine_name, (endpoint, text, None, limits), budget, answer=refs.answer)
 
+    def _busy() -> Response:
+        return _error(503, [Problem("server.busy", f"the server is busy with other large requests "
+                                                   f"(bodies over {large_body} bytes); try again")],
+                      headers={"Retry-After": "1"})
+
     async def _answer(request: Request, endpoint: str) -> Response:
+        declared = request.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() else None
+        if (large_pool is not None and size is not None and size > large_body and large_in_flight[0] >= large_queue
+                and _media_problem(request.headers.get("content-type")) is None):
+            return _busy()  # refused before its body is read
         text = await _read(request)
+        size = len(text) if size is None else size
         budget = Budget(time_budget)
         loop = asyncio.get_running_loop()
-        if large_pool is None or len(text) <= large_body:
+        if large_pool is None or size <= large_body:
             kind, value = await loop.run_in_executor(executor, _job, pool, endpoint, text, budget)
         else:
             if large_in_flight[0] >= large_queue:
-                return _error(503, [Problem("server.busy", f"the server is busy with other large requests "
-                                                           f"(bodies over {large_body} bytes); try again")],
-                              headers={"Retry-After": "1"})
+                return _busy()
             large_in_flight[0] += 1
             try:
                 kind, value = await loop.run_in_executor(large_executor, _job, large_pool, endpoint, text, budget)

@@ -141,3 +141,29 @@ def test_a_check_answered_by_a_worker_that_asked_for_its_policy_is_the_same_as_i
         second = c.post("/v1/check", json=CHECK)  # the worker now has the policy: no pickle sent
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json() == expected
+
+
+def test_a_large_request_beyond_the_admitted_number_is_refused_before_its_body_is_sent(live):
+    """Its Content-Length says it is large: the answer comes without the server reading a byte
+    of the body (here the body is never sent at all)."""
+    app, url = live
+    thread, _ = _start_slow_large_request(app, url)
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as s:
+        s.sendall(b"POST /v1/audit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 1000000\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            assert chunk, "the server closed the connection without answering"
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        while len(body) < length:
+            chunk = s.recv(65536)
+            assert chunk, "the answer was cut short"
+            body += chunk
+    assert head.startswith(b"HTTP/1.1 503"), head
+    assert json.loads(body)["errors"][0]["code"] == "server.busy"
+    assert thread.is_alive()
