@@ -51,6 +51,10 @@ Behaviour of :meth:`IsolatedRunner.call`:
   pickled; otherwise a :class:`WorkerError`, a ``RuntimeError``, carrying the
   type name and message), with the worker's traceback attached as
   ``__cause__``.  The worker is kept.
+* During a call, the worker function may ask the caller questions
+  (:func:`ask`, answered by the ``answer`` function given to :meth:`IsolatedRunner.call`,
+  in the caller's thread, within the call's timeout); the server uses this to hand a
+  worker the policy a body names once the worker has parsed the body.
 * After ``max_calls`` evaluations, or when the RSS the worker reports with
   each answer exceeds ``max_rss_mb``, the worker is retired gracefully (it is
   told to stop right after that answer) and a new one is started for the next
