@@ -120,38 +120,53 @@ def in_process(sc, engine: str, rounds: int) -> tuple[dict, int]:
 
 
 def handler_steps(sc, engine: str, reps: int) -> dict:
-    """What ``POST /v1/check`` does for the allowed thank-you, step by step, in this process (median us)."""
+    """What ``POST /v1/check`` does for the allowed thank-you, step by step, in this process
+    (median us): the steps of ``engine.service.answer`` in the worker (the body read with
+    the bounded ``json.loads`` of ``read_document``; the timeline and action built without
+    locations, which are computed only when there is an error), then the result's trip back
+    to the server (pickled) and its JSON encoding there. The server's own share (reading
+    the body, the worker round trip, HTTP) is not included."""
+    import pickle
     import statistics
-    from fastapi.encoders import jsonable_encoder
     from engine.api import load_policy
-    from engine.decide import check, planned_action_from_data
-    from engine.source import parse_document
+    from engine.decide import check, check_action_refs, planned_action_from_data
+    from engine.limits import DEFAULT_LIMITS
+    from engine.source import read_document
     from engine.timeline import timeline_from_data
     policy = load_policy("etiquette")
     text = json.dumps({"timeline": sc.data, "action": sc.actions["thank-you"], "policy": "etiquette"})
     steps: dict[str, list[float]] = {k: [] for k in (
-        "json.loads (for comparison)", "parse_document (YAML composer)", "timeline_from_data",
-        "planned_action_from_data", "check", "response encoding")}
+        "json.loads (for comparison)", "read_document (bounded json.loads)", "timeline_from_data",
+        "planned_action_from_data + refs", "check", "model_dump", "pickle (worker -> server)",
+        "json.dumps (response)")}
     clock = time.perf_counter
     for _ in range(reps):
         t = clock()
         json.loads(text)
         steps["json.loads (for comparison)"].append(clock() - t)
         t = clock()
-        doc = parse_document(text, "request")
-        steps["parse_document (YAML composer)"].append(clock() - t)
+        doc = read_document(text, "request", DEFAULT_LIMITS)
+        steps["read_document (bounded json.loads)"].append(clock() - t)
         t = clock()
-        timeline = timeline_from_data(doc.data["timeline"], doc, root=("timeline",))
+        timeline = timeline_from_data(doc.data["timeline"], None, root=("timeline",),
+                                      max_events=DEFAULT_LIMITS.max_events)
         steps["timeline_from_data"].append(clock() - t)
         t = clock()
-        action = planned_action_from_data(doc.data["action"], doc, root=("action",))
-        steps["planned_action_from_data"].append(clock() - t)
+        action = planned_action_from_data(doc.data["action"], None, root=("action",))
+        check_action_refs(timeline, action, None, root=("action",))
+        steps["planned_action_from_data + refs"].append(clock() - t)
         t = clock()
-        result = check(timeline, action, policy, engine=engine)
+        result = check(timeline, action, policy, action.at, engine=engine)
         steps["check"].append(clock() - t)
         t = clock()
-        json.dumps(jsonable_encoder(result.model_dump()))
-        steps["response encoding"].append(clock() - t)
+        dumped = result.model_dump(mode="json")
+        steps["model_dump"].append(clock() - t)
+        t = clock()
+        pickle.loads(pickle.dumps(("ok", dumped), protocol=pickle.HIGHEST_PROTOCOL))
+        steps["pickle (worker -> server)"].append(clock() - t)
+        t = clock()
+        json.dumps(dumped, ensure_ascii=False, separators=(",", ":"))
+        steps["json.dumps (response)"].append(clock() - t)
     return {k: statistics.median(v) * 1e6 for k, v in steps.items()}
 
 
@@ -166,14 +181,14 @@ def _free_port() -> int:
 class Server:
     """``python -m engine.cli serve`` on a free loopback port, as a subprocess."""
 
-    def __init__(self, engine: str):
+    def __init__(self, engine: str, extra_args: tuple[str, ...] = ()):
         self.engine = engine
         self.port = _free_port()
         self.log = tempfile.NamedTemporaryFile("w+", prefix=f"bench-serve-{engine}-", suffix=".log", delete=False)
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--engine", engine], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+             "--engine", engine, *extra_args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -444,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + _row(key, groups["cpu"][key]))
 
     print("\nPOST /v1/check handler steps for the allowed thank-you, in process (median us of "
-          f"{max(5, rounds // 2)} reps; the server adds ASGI/HTTP on top)")
+          f"{max(5, rounds // 2)} reps; what the worker does with a new body each time, so the check prepares the "
+          "timeline anew; the server adds ASGI/HTTP and the round trip to the worker on top)")
     for engine in engines:
         steps = handler_steps(sc, engine, max(5, rounds // 2))
         results.setdefault("handler_steps", {})[engine] = steps

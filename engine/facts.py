@@ -193,27 +193,57 @@ def _hours_flag(test: OutsideHours, timeline: Timeline, event, party: str, calen
     return int(not inside)
 
 
+class _Plan:
+    """What :func:`prepare_facts` derives from the program alone, computed once per program."""
+
+    def __init__(self, program: Program):
+        selectors = program.selectors()
+        timerefs = program.timerefs()
+        flags = program.flags()
+        timeref_types, flag_types = program.timeref_types(), program.flag_types()
+        kinds = {type(n) for n in program.nodes}
+        self.duplicates, self.channels = Duplicate in kinds, ChannelMismatch in kinds
+        self.counts_words = any(isinstance(f, WordsOver) for f in flags)
+        self.reads_text = self.duplicates or any(isinstance(f, Phrases) for f in flags)
+        # (attribute, test or reference, the event types it is read on): hashing a frozen TimeRef per event is slow
+        self.text_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if not isinstance(f, OutsideHours)]
+        self.hours_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if isinstance(f, OutsideHours)]
+        #: selectors without roles depend on the event alone: computed once per (type, channel)
+        self.event_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is None]
+        self.party_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is not None]
+        self.timeref_keys = [(f"t{k}", t, timeref_types[t]) for k, t in enumerate(timerefs)]
+        self.selector_index = {s: k for k, s in enumerate(selectors)}
+        self.scopes = count_scopes(program)
+        self.ranks = [(f"n{k}", f"s{self.selector_index[subject]}", per_party)
+                      for k, (subject, per_party) in enumerate(self.scopes)]
+        self.timeref_index = {t: k for k, t in enumerate(timerefs)}
+        self.flag_index = {f: k for k, f in enumerate(flags)}
+        #: selector object id -> its key, shared by every table of this program (``FactTable._keys``)
+        self.keys: dict = {}
+
+
+#: id(program) -> (program, its plan); the entry holds the program, so its id stays unique
+_plans: dict[int, tuple[Program, _Plan]] = {}
+
+
+def _plan(program: Program) -> _Plan:
+    entry = _plans.get(id(program))
+    if entry is not None and entry[0] is program:
+        return entry[1]
+    plan = _Plan(program)
+    if len(_plans) >= 64:
+        _plans.clear()
+    _plans[id(program)] = (program, plan)
+    return plan
+
+
 def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> FactTable:
     """Facts for ``timeline`` (already cut at ``as_of``) under ``program``."""
-    selectors = program.selectors()
-    timerefs = program.timerefs()
-    flags = program.flags()
-    timeref_types, flag_types = program.timeref_types(), program.flag_types()
-    kinds = {type(n) for n in program.nodes}
-    duplicates, channels = Duplicate in kinds, ChannelMismatch in kinds
-    counts_words = any(isinstance(f, WordsOver) for f in flags)
-    reads_text = duplicates or any(isinstance(f, Phrases) for f in flags)
-    # (attribute, test or reference, the event types it is read on): hashing a frozen TimeRef per event is slow
-    text_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if not isinstance(f, OutsideHours)]
-    hours_flags = [(f"f{k}", f, flag_types[f]) for k, f in enumerate(flags) if isinstance(f, OutsideHours)]
-    #: selectors without roles depend on the event alone: computed once per (type, channel)
-    event_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is None]
-    party_selectors = [(f"s{k}", s) for k, s in enumerate(selectors) if s.roles is not None]
+    plan = _plan(program)
+    duplicates, channels, counts_words, reads_text = plan.duplicates, plan.channels, plan.counts_words, plan.reads_text
+    text_flags, hours_flags, timeref_keys = plan.text_flags, plan.hours_flags, plan.timeref_keys
+    event_selectors, party_selectors, ranks = plan.event_selectors, plan.party_selectors, plan.ranks
     by_kind: dict[tuple[str, str], dict[str, int]] = {}
-    timeref_keys = [(f"t{k}", t, timeref_types[t]) for k, t in enumerate(timerefs)]
-    selector_index = {s: k for k, s in enumerate(selectors)}
-    ranks = [(f"n{k}", f"s{selector_index[subject]}", per_party)
-             for k, (subject, per_party) in enumerate(count_scopes(program))]
     positions: dict[tuple, int] = {}  # (rank key, app, party or None) -> facts in that scope so far
     spec = program.calendar
     calendars: dict[str, object] = {}
@@ -277,8 +307,7 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
                     fact[key] = -1
             facts.append(fact)
             apps[app].append(fact)
-    return FactTable(facts, epoch(as_of), selector_index,
-                     {t: k for k, t in enumerate(timerefs)}, {f: k for k, f in enumerate(flags)}, apps)
+    return FactTable(facts, epoch(as_of), plan.selector_index, plan.timeref_index, plan.flag_index, apps, plan.keys)
 
 
 def append_event(table: FactTable, timeline: Timeline, program: Program, event, as_of: datetime) -> FactTable:
@@ -295,8 +324,9 @@ def append_event(table: FactTable, timeline: Timeline, program: Program, event, 
     base = table.apps.get(app, [])
     seq = table.facts[-1]["seq"] + 1 if table.facts else 0
     offset = len(table.facts)
-    scopes = [f"n{k}" for k in range(len(count_scopes(program)))]
-    per_party = [pp for _, pp in count_scopes(program)]
+    scope_list = _plan(program).scopes
+    scopes = [f"n{k}" for k in range(len(scope_list))]
+    per_party = [pp for _, pp in scope_list]
     for fact in own:
         fact["fid"] += offset
         fact["seq"] = seq
@@ -312,4 +342,4 @@ def append_event(table: FactTable, timeline: Timeline, program: Program, event, 
     apps = dict(table.apps)
     apps[app] = [*base, *own]
     return FactTable([*table.facts, *own], epoch(as_of), table.selector_index, table.timeref_index,
-                     table.flag_index, apps)
+                     table.flag_index, apps, table._keys)

@@ -51,6 +51,10 @@ Behaviour of :meth:`IsolatedRunner.call`:
   pickled; otherwise a :class:`WorkerError`, a ``RuntimeError``, carrying the
   type name and message), with the worker's traceback attached as
   ``__cause__``.  The worker is kept.
+* During a call, the worker function may ask the caller questions
+  (:func:`ask`, answered by the ``answer`` function given to :meth:`IsolatedRunner.call`,
+  in the caller's thread, within the call's timeout); the server uses this to hand a
+  worker the policy a body names once the worker has parsed the body.
 * After ``max_calls`` evaluations, or when the RSS the worker reports with
   each answer exceeds ``max_rss_mb``, the worker is retired gracefully (it is
   told to stop right after that answer) and a new one is started for the next
@@ -110,6 +114,8 @@ from typing import Any, Callable, Optional
 __all__ = [
     "IsolatedRunner",
     "preload_forkserver",
+    "ask",
+    "AskFailed",
     "IsolationStats",
     "WorkerError",
     "WorkerUnavailable",
@@ -138,6 +144,29 @@ class WorkerError(RuntimeError):
         super().__init__(message)
         self.type_name = type_name
         self.remote_traceback = remote_traceback
+
+
+class AskFailed(RuntimeError):
+    """:func:`ask` got no answer: not in a worker call, the caller takes no questions,
+    its answer function raised, or the parent is gone."""
+
+
+#: in a worker, during a call: sends a question to the caller and returns its answer
+_ASK: Optional[Callable[[Any], Any]] = None
+
+
+def ask(question: Any) -> Any:
+    """From the worker function, during a call: ask the calling process ``question``
+    (any picklable value) and return its answer.
+
+    The caller answers with the ``answer`` function it gave :meth:`IsolatedRunner.call`,
+    in its own thread, within the call's timeout. Raises :class:`AskFailed` when there
+    is nobody to ask or the answer function raised (the caller then re-raises that
+    function's own exception as the call's result).
+    """
+    if _ASK is None:
+        raise AskFailed("not in an isolated call")
+    return _ASK(question)
 
 
 class WorkerUnavailable(RuntimeError):
@@ -289,7 +318,8 @@ def _pack_exception(exc: BaseException) -> tuple[Optional[bytes], str, str, str]
 
 
 def _worker_main(
-    conn: Any, target: str, initializer: Optional[str], use_faulthandler: bool, owner_pid: int
+    conn: Any, target: str, initializer: Optional[str], use_faulthandler: bool, owner_pid: int,
+    nice: int = 0,
 ) -> None:
     """Entry point of the worker process.
 
@@ -297,12 +327,23 @@ def _worker_main(
       parent -> worker: ("call", seq, payload_pickle) | ("stop",)
       worker -> parent: ("ready", pid, rss_mb) | ("init_error", traceback_text)
                         | ("ack", seq), as soon as a call is read, before evaluating it,
-                          then one of
+                          then any number of questions (:func:`ask`), each answered
+                          before the next message:
+                        | ("ask", seq, question_pickle)
+      parent -> worker:   ("answer", seq, "ok", answer_pickle) | ("answer", seq, "error", text)
+      worker -> parent: and then one of
                         | ("ok", seq, result_pickle, rss_mb)
                         | ("exc", seq, packed_exception, rss_mb)
     payload and result travel as nested pickles (bytes), so a payload the worker
     cannot unpickle, or a result the parent cannot unpickle, fails only that call.
+    ``nice`` (> 0) lowers the worker's CPU priority first, before its imports.
     """
+    global _ASK
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except (OSError, AttributeError):  # pragma: no cover - not permitted / not POSIX
+            pass
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent
     except (ValueError, OSError, AttributeError):  # pragma: no cover
@@ -346,11 +387,28 @@ def _worker_main(
         _, seq, payload_bytes = message
         if not send(("ack", seq)):  # read, not yet evaluated: a death before this is "idle"
             return
+
+        def ask_parent(question: Any, seq: int = seq) -> Any:
+            if not send(("ask", seq, pickle.dumps(question, protocol=_PICKLE_PROTOCOL))):
+                raise AskFailed("the calling process is gone")
+            try:
+                answer = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                raise AskFailed("the calling process is gone") from None
+            if answer[:2] != ("answer", seq):
+                raise AskFailed(f"protocol error: {answer[0]!r} instead of an answer")
+            if answer[2] != "ok":
+                raise AskFailed(f"the caller could not answer: {answer[3]}")
+            return pickle.loads(answer[3])
+
+        _ASK = ask_parent
         try:
             result = fn(pickle.loads(payload_bytes))
             reply = ("ok", seq, pickle.dumps(result, protocol=_PICKLE_PROTOCOL), _rss_mb())
         except Exception as exc:  # from fn, or payload/result (un)pickling
             reply = ("exc", seq, _pack_exception(exc), _rss_mb())
+        finally:
+            _ASK = None
         if not send(reply):
             return
 
@@ -426,6 +484,8 @@ class IsolatedRunner:
     :param use_faulthandler: enable :mod:`faulthandler` in the worker so a crash
         prints a C-level traceback to stderr.
     :param name: label used in log messages (default: ``target``).
+    :param nice: if > 0, the worker lowers its CPU priority by this much (``os.nice``)
+        as it starts, before importing anything.
     """
 
     #: how many incident descriptions ``stats.incidents`` keeps
@@ -451,6 +511,7 @@ class IsolatedRunner:
         start_method: str = "spawn",
         use_faulthandler: bool = True,
         name: Optional[str] = None,
+        nice: int = 0,
     ) -> None:
         _validate_import_path(target, "target")
         if initializer is not None:
@@ -480,6 +541,7 @@ class IsolatedRunner:
         self.start_method = start_method
         self.use_faulthandler = use_faulthandler
         self.name = name or target
+        self.nice = int(nice)
 
         self._ctx = multiprocessing.get_context(start_method)
         self._lock = threading.Lock()
@@ -518,13 +580,17 @@ class IsolatedRunner:
                 return False
             return True
 
-    def call(self, payload: Any, *, timeout: Optional[float] = _UNSET) -> Any:
+    def call(self, payload: Any, *, timeout: Optional[float] = _UNSET,
+             answer: Optional[Callable[[Any], Any]] = None) -> Any:
         """Evaluate ``fn(payload)`` in the worker and return its result.
 
         Returns ``fallback(payload)`` if the worker crashes, times out or the pipe
         breaks; re-raises ordinary exceptions of ``fn``.  ``timeout`` overrides the
         runner's per-call timeout.  A payload that cannot be pickled raises here
         (``pickle.PicklingError``, ``TypeError``, ...) without touching the worker.
+        ``answer(question)`` answers the worker function's :func:`ask` calls, in this
+        thread (its result must pickle); if it raises, the worker's ``ask`` fails and the
+        call raises ``answer``'s exception.
         """
         if timeout is _UNSET:
             timeout = self.timeout
@@ -533,7 +599,7 @@ class IsolatedRunner:
             self._check_usable()
             self.stats.calls += 1
             try:
-                kind, value = self._roundtrip(payload_bytes, timeout)
+                kind, value = self._roundtrip(payload_bytes, timeout, answer)
             except _Failure as failure:
                 self._record_incident(failure.cause, "request served by the fallback")
                 self.stats.fallbacks += 1
@@ -588,7 +654,8 @@ class IsolatedRunner:
         if self._closed:
             raise RuntimeError(f"IsolatedRunner {self.name!r} is closed")
 
-    def _roundtrip(self, payload_bytes: bytes, timeout: Optional[float]) -> tuple[str, Any]:
+    def _roundtrip(self, payload_bytes: bytes, timeout: Optional[float],
+                   answer: Optional[Callable[[Any], Any]] = None) -> tuple[str, Any]:
         """One request/answer with the worker: ("ok", result) or ("exc", exception).
 
         Raises _Failure (after discarding the worker) on crash, timeout or broken pipe.
@@ -622,8 +689,13 @@ class IsolatedRunner:
                 except _Gone as gone_again:
                     when = "before reading the request"
                     raise _Failure(self._fail_worker(worker, gone_again.problem, when)) from None
+            failed_answer: Optional[BaseException] = None
             try:
-                raw = self._next_message(worker, deadline, timeout)
+                while True:
+                    reply = pickle.loads(self._next_message(worker, deadline, timeout))  # str/int/bytes/float
+                    if reply[0] != "ask" or reply[1] != seq:
+                        break
+                    failed_answer = self._answer(worker, seq, reply[2], answer) or failed_answer
             except _Gone as gone:
                 raise _Failure(self._fail_worker(worker, gone.problem, "during a call")) from None
         except _Failure:
@@ -634,7 +706,6 @@ class IsolatedRunner:
             self._lose_worker(worker, kill=True)
             raise
 
-        reply = pickle.loads(raw)  # tuple of str/int/bytes/float
         kind = reply[0]
         if kind not in ("ok", "exc") or reply[1] != seq:
             self._lose_worker(worker, kill=True)
@@ -646,6 +717,8 @@ class IsolatedRunner:
         self._maybe_recycle(worker)
         if kind == "exc":
             self.stats.errors += 1
+            if failed_answer is not None:  # the worker failed because we could not answer it
+                return "exc", failed_answer
             return "exc", self._rebuild_exception(reply[2])
         try:
             return "ok", pickle.loads(reply[2])
@@ -653,6 +726,27 @@ class IsolatedRunner:
             self.stats.errors += 1
             return "exc", WorkerError(f"could not unpickle the worker's result: {exc!r}",
                                       f"{type(exc).__module__}.{type(exc).__qualname__}")
+
+    @staticmethod
+    def _answer(worker: _Worker, seq: int, question: bytes,
+                answer: Optional[Callable[[Any], Any]]) -> Optional[BaseException]:
+        """Answer one :func:`ask` of the worker; the exception ``answer`` raised, if any.
+
+        Raises _Gone if the pipe broke."""
+        failed: Optional[BaseException] = None
+        try:
+            if answer is None:
+                raise AskFailed("this call takes no questions")
+            message = ("answer", seq, "ok", pickle.dumps(answer(pickle.loads(question)),
+                                                         protocol=_PICKLE_PROTOCOL))
+        except Exception as exc:
+            failed = exc
+            message = ("answer", seq, "error", f"{type(exc).__name__}: {exc}"[:200])
+        try:
+            worker.conn.send_bytes(pickle.dumps(message, protocol=_PICKLE_PROTOCOL))
+        except (OSError, EOFError, ValueError) as exc:
+            raise _Gone(f"pipe broken on send ({_exc_text(exc)})") from None
+        return failed
 
     def _hand_over(
         self, worker: _Worker, request: bytes, seq: int, timeout: Optional[float]
@@ -794,7 +888,7 @@ class IsolatedRunner:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=_worker_main,
-            args=(child_conn, self.target, self.initializer, self.use_faulthandler, os.getpid()),
+            args=(child_conn, self.target, self.initializer, self.use_faulthandler, os.getpid(), self.nice),
             name=f"isolation-worker[{self.name}]",
             daemon=True,
         )

@@ -17,6 +17,7 @@ events per timeline       10,000 (``--max-events``)         ``timeline.too-many-
 instants                  years 1900 to 2199               ``*.invalid`` / ``input.out-of-range``
 durations                 up to 10 years (3,660 d, 2,600bd) ``*.invalid``
 server time budget        10 s per request                 ``request.over-budget`` (503)
+large requests in flight  4 (bodies over 128 KiB)          ``server.busy`` (503)
 ========================  ===============================  =========================
 """
 
@@ -27,6 +28,7 @@ from datetime import datetime, timezone
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "MIN_YEAR", "MAX_YEAR", "MIN_INSTANT", "MAX_INSTANT",
            "CALENDAR_LAST_YEAR", "MAX_DURATION_SECONDS", "MAX_BUSINESS_DAYS", "MAX_BODY_BYTES", "TIME_BUDGET_SECONDS",
+           "LARGE_BODY_BYTES", "LARGE_BODY_WORKERS", "LARGE_BODY_QUEUE", "LARGE_BODY_NICE",
            "MAX_INT_DIGITS"]
 
 #: the years an instant may fall in: the time-zone and holiday libraries are exact there,
@@ -53,6 +55,18 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 #: how long the server may spend on one request before it answers 503
 TIME_BUDGET_SECONDS = 10.0
+
+#: admission control in the server: a body larger than this (a timeline of more than
+#: about 1,000 events) is answered by the server's own large-request workers, so large
+#: (possibly hostile, possibly slow) requests never occupy the workers small ones use
+LARGE_BODY_BYTES = 128 * 1024
+#: how many large-request workers there are (started on the first large request) ...
+LARGE_BODY_WORKERS = 1
+#: ... at how much lower a CPU priority (``nice``) they run ...
+LARGE_BODY_NICE = 10
+#: ... and how many large requests may be in the server at once (waiting or running);
+#: more are refused at once with 503 ``server.busy``
+LARGE_BODY_QUEUE = 4
 
 
 @dataclass(frozen=True)

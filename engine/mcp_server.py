@@ -185,7 +185,8 @@ class FollowupTools:
             raise InputError(Problem("request.too-large", f"the arguments are {size} bytes as JSON; "
                                                           f"the limit is {MAX_BODY_BYTES}"))
         budget = Budget(self.time_budget)
-        kind, value = self.pool.call(self.engine, (endpoint, text, self.refs.for_body(text), self.limits), budget)
+        kind, value = self.pool.call(self.engine, (endpoint, text, None, self.limits), budget,
+                                     answer=self.refs.answer)  # the worker asks for the policy the body names
         if kind == "ok":
             return value
         raise InputError(value)

@@ -12,10 +12,14 @@ docs/operations.md describes running it.
   415 ``request.unsupported-media-type``), so a web page cannot post to a local server
   with a CORS "simple request". They are read with the location-aware parser, so a
   bad timeline is a 422 whose messages are located ``request:line:col`` in the body.
-* The event loop never parses or evaluates: each request body goes to a pool of
+* The server process never parses or evaluates: each request body goes to a pool of
   worker processes (:class:`~engine.backends.isolated.WorkerPool`, ``workers`` of
   them, both engines), so ``/healthz`` answers while a long request runs and a crash
-  of the durable engine never takes the server down. Each request has a time budget
+  of the durable engine never takes the server down. The worker parses the body and
+  asks the server for the policy it names. Bodies over ``large_body`` bytes go to
+  separate workers (``large_workers``, at a lower CPU priority, at most
+  ``large_queue`` such requests at once, more are 503 ``server.busy``), so large or
+  slow requests never hold up small ones. Each request has a time budget
   (``time_budget`` seconds): past it, the answer is 503 ``request.over-budget`` and the
   worker busy with it is killed and replaced.
 * Every error, including FastAPI's own 404/405 and an unexpected exception (500 with a
@@ -50,7 +54,8 @@ from .decisionlog import DecisionLog
 from .errors import InputError, Loc, Problem
 from .findings import Finding
 from .isolation import WorkerUnavailable
-from .limits import DEFAULT_LIMITS, MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits
+from .limits import (DEFAULT_LIMITS, LARGE_BODY_BYTES, LARGE_BODY_NICE, LARGE_BODY_QUEUE, LARGE_BODY_WORKERS,
+                     MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits)
 from .metrics import CONTENT_TYPE, Observer, configure_access_log
 from .policy.store import PolicyStore
 from .tenants import Auth, Tenants
@@ -277,7 +282,9 @@ class _Unsupported(Exception):
 def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str = "auto", *,
                time_budget: float = TIME_BUDGET_SECONDS, workers: int | None = None,
                max_calls: int = 5000, max_rss_mb: float = 512.0, limits: Limits = DEFAULT_LIMITS,
-               tenants: Tenants | None = None, decision_log: DecisionLog | None = None) -> FastAPI:
+               tenants: Tenants | None = None, decision_log: DecisionLog | None = None,
+               large_body: int | None = LARGE_BODY_BYTES, large_workers: int = LARGE_BODY_WORKERS,
+               large_queue: int = LARGE_BODY_QUEUE, large_nice: int = LARGE_BODY_NICE) -> FastAPI:
     """The application; ``policies_dir`` adds an agency's policies to the shipped ones.
 
     Every request body is answered in one of ``workers`` worker processes (default: the
@@ -292,6 +299,14 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     ``decision_log`` (:class:`engine.decisionlog.DecisionLog`) gets a line per answer; the
     application starts and closes it. Metrics: ``/metrics``; readiness: ``/readyz``
     (:mod:`engine.metrics`).
+
+    Admission control: a body of more than ``large_body`` bytes (its Content-Length; its
+    length in characters without one) goes to a separate
+    pool of ``large_workers`` workers (started on the first such request, ``nice``
+    ``large_nice``), and at most ``large_queue`` such requests are in the server at once
+    (more: 503 ``server.busy``, before the body is read when its Content-Length shows it is
+    large); ``large_body=None`` sends every body to the same pool.
+    Defaults: :mod:`engine.limits`.
     """
     time_budget = check_budget_seconds(time_budget, "the time budget")
     workers = default_pool_size() if workers is None else workers
@@ -305,6 +320,16 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
                       initializer="engine.service:warm_up")
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="followup-request")
     observer = Observer(pool, auth, engine_name, decision_log)
+    large_pool = large_executor = None
+    if large_body is not None:
+        if large_queue < 1:
+            raise ValueError(f"large_queue must be >= 1, not `{large_queue}`")
+        large_pool = WorkerPool(WORKER_TARGET, large_workers, max_calls=max_calls, max_rss_mb=max_rss_mb,
+                                initializer="engine.service:warm_up", name=f"{WORKER_TARGET} (large bodies)",
+                                nice=large_nice)
+        large_executor = ThreadPoolExecutor(max_workers=large_workers, thread_name_prefix="followup-large")
+    #: large requests in the server now (waiting or running); read and written on the event loop only
+    large_in_flight = [0]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -317,6 +342,9 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
         finally:
             await loop.run_in_executor(None, pool.close)
             executor.shutdown(wait=False, cancel_futures=True)
+            if large_pool is not None:
+                await loop.run_in_executor(None, large_pool.close)
+                large_executor.shutdown(wait=False, cancel_futures=True)
             if decision_log is not None:
                 await loop.run_in_executor(None, decision_log.close)  # every queued line is written
 
@@ -328,6 +356,8 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     app.state.store = store
     app.state.engine = engine_name
     app.state.pool = pool
+    app.state.large_pool = large_pool
+    app.state.large_in_flight = large_in_flight
     app.state.time_budget = time_budget
     app.state.auth, app.state.observer = auth, observer
     app.add_middleware(auth.middleware(_error))  # inside _Guard: 401 without a tenant's key
@@ -391,16 +421,37 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     async def _unsupported(request: Request, exc: _Unsupported):
         return _error(415, [exc.problem])
 
-    def _job(endpoint: str, text: str, budget: Budget, refs) -> tuple:
-        ref = refs.for_body(text)
-        return pool.call(engine_name, (endpoint, text, ref, limits), budget)
+    def _job(lane: WorkerPool, endpoint: str, text: str, budget: Budget, refs) -> tuple:
+        # no policy ref: the worker parses the body and asks for the policy it names (the tenant's refs answer)
+        return lane.call(engine_name, (endpoint, text, None, limits), budget, answer=refs.answer)
+
+    def _busy() -> Response:
+        return _error(503, [Problem("server.busy", f"the server is busy with other large requests "
+                                                   f"(bodies over {large_body} bytes); try again")],
+                      headers={"Retry-After": "1"})
 
     async def _answer(request: Request, endpoint: str) -> Response:
+        declared = request.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() else None
+        if (large_pool is not None and size is not None and size > large_body and large_in_flight[0] >= large_queue
+                and _media_problem(request.headers.get("content-type")) is None):
+            return _busy()  # refused before its body is read
         text = await _read(request)
         tenant = auth.of(request.scope)
+        size = len(text) if size is None else size
         budget = Budget(time_budget)
         loop = asyncio.get_running_loop()
-        kind, value = await loop.run_in_executor(executor, _job, endpoint, text, budget, tenant.refs)
+        if large_pool is None or size <= large_body:
+            kind, value = await loop.run_in_executor(executor, _job, pool, endpoint, text, budget, tenant.refs)
+        else:
+            if large_in_flight[0] >= large_queue:
+                return _busy()
+            large_in_flight[0] += 1
+            try:
+                kind, value = await loop.run_in_executor(large_executor, _job, large_pool, endpoint, text, budget,
+                                                         tenant.refs)
+            finally:
+                large_in_flight[0] -= 1
         if kind == "ok":
             body, headers = observer.answered(request.scope, tenant.name, endpoint, text, value)
             return JSONResponse(body, headers=headers)

@@ -12,13 +12,15 @@ locate are they read again with locations, so every message is ``request:LINE:CO
 
 The policy a body names is looked up by the server, in its
 :class:`~engine.policy.store.PolicyStore` (which keeps the last good version of an
-edited file); :class:`PolicyRefs` sends it along, pickled once per loaded version.
+edited file): the worker, having parsed the body, asks the server for it by name
+(:func:`engine.isolation.ask`), so the server never parses a body itself;
+:class:`PolicyRefs` answers, pickling each loaded version once, and sends the pickle
+only to a worker that does not have that version yet.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import pickle
 import threading
@@ -29,6 +31,7 @@ from typing import Any
 from . import api
 from .decide import agenda, check, check_action_refs, planned_action_from_data
 from .errors import EngineError, InputError, Loc, Problem, did_you_mean
+from .isolation import AskFailed, ask
 from .policy import Policy
 from .limits import DEFAULT_LIMITS, Limits
 from .source import Document, read_document
@@ -48,9 +51,9 @@ FIELDS = {
 }
 DEFAULT_POLICY = "etiquette"
 
-#: what the worker is sent about the body's policy: ("policy", name, token, pickled Policy)
-#: or ("problems", name, [Problem]) when the server could not serve it; None when the
-#: body could not even be read far enough to name one (it then fails before that).
+#: what the worker is told about the body's policy: ("policy", name, token, pickled Policy,
+#: or None when the worker said it has that token) or ("problems", name, [Problem]) when
+#: the server could not serve it. Asked for with ("policy", name, tokens the worker has).
 PolicyRef = tuple
 
 
@@ -126,7 +129,13 @@ class Body:
         return name
 
     def policy(self, ref: PolicyRef | None) -> Policy:
+        """The body's policy: from ``ref``, or (``None``) asked of the server by name."""
         name = self.policy_name()
+        if ref is None:
+            try:
+                ref = ask(("policy", name, tuple(_policies)))
+            except AskFailed as exc:
+                raise RuntimeError(f"no policy for `{name}`: {exc}") from None
         if ref is None or ref[1] != name:
             raise RuntimeError(f"the server sent no policy for `{name}`")
         if ref[0] == "problems":
@@ -144,7 +153,10 @@ def policy_name_of(data: Any) -> str | None:
 
 def answer(endpoint: str, text: str, ref: PolicyRef | None, engine: str, limits: Limits = DEFAULT_LIMITS) -> dict:
     """The JSON answer to one request body, computed here, with the ``policy_revision`` of the
-    policy used; raise :class:`InputError`."""
+    policy used; raise :class:`InputError`.
+
+    ``ref`` is the body's policy; ``None``: ask the calling process for it (in a worker).
+    """
     body = Body(text, limits)
     body.only(FIELDS[endpoint])
     if endpoint == "audit":
@@ -183,7 +195,8 @@ def warm_up() -> None:
 def run(payload: tuple[str, tuple[str, str, PolicyRef | None]]) -> tuple:
     """The worker side: ``("ok", answer)`` or ``("error", [Problem])`` for one request.
 
-    ``payload`` is ``(engine, (endpoint, body text, policy ref[, limits]))``. If the durable engine
+    ``payload`` is ``(engine, (endpoint, body text, policy ref[, limits]))``; with a ref of
+    ``None``, the worker asks the server for the policy the body names. If the durable engine
     raises (an :class:`~engine.errors.EngineError`, not a crash), the request is answered
     with the reference engine here.
     """
@@ -209,9 +222,11 @@ _CACHE_SIZE = 32
 _policies: "OrderedDict[int, Policy]" = OrderedDict()
 
 
-def _policy(token: int, data: bytes) -> Policy:
+def _policy(token: int, data: bytes | None) -> Policy:
     policy = _policies.get(token)
     if policy is None:
+        if data is None:
+            raise RuntimeError(f"the server sent no pickle of policy version {token}")
         policy = _policies[token] = pickle.loads(data)
         while len(_policies) > _CACHE_SIZE:
             _policies.popitem(last=False)
@@ -225,10 +240,11 @@ _TOKENS = itertools.count(1)
 
 
 class PolicyRefs:
-    """The server side: what to send a worker about the policy a body names.
+    """The server side: what to tell a worker about the policy a body names.
 
     Each loaded version of a policy (an object the store hands out) is pickled once and
-    given a token, so a worker unpickles it once too.
+    given a token, so a worker unpickles it once too; a worker that says it has the
+    token gets no pickle.
     """
 
     def __init__(self, store):
@@ -237,16 +253,18 @@ class PolicyRefs:
         self._pickled: "OrderedDict[int, tuple[Policy, int, bytes]]" = OrderedDict()
         self._lock = threading.Lock()
 
-    def for_body(self, text: str) -> PolicyRef | None:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            return None  # the worker reports the body's own problem first
-        if not isinstance(data, dict):
-            return None
-        name = policy_name_of(data)
-        if name is None:
-            return None
+    def answer(self, question: tuple) -> PolicyRef:
+        """A worker's question ``("policy", name, tokens it has)``: :meth:`for_name`."""
+        kind, name, have = question
+        if kind != "policy" or not isinstance(name, str):
+            raise ValueError(f"a question this server does not answer: {kind!r}")
+        ref = self.for_name(name)
+        if ref[0] == "policy" and ref[2] in have:
+            return ref[:3] + (None,)
+        return ref
+
+    def for_name(self, name: str) -> PolicyRef:
+        """The version in service of the policy called ``name``, or its problems."""
         try:
             policy = self.store.get(name)
         except InputError as exc:

@@ -67,13 +67,13 @@ class WorkerPool:
         is called with ``(engine, args)`` and must honour ``engine`` (``"durable"`` or
         ``"reference"``).
     :param size: the number of workers (one call at a time each).
-    :param max_calls, max_rss_mb, start_method, start_timeout, initializer: as for
+    :param max_calls, max_rss_mb, start_method, start_timeout, initializer, nice: as for
         :class:`~engine.isolation.IsolatedRunner`.
     """
 
     def __init__(self, target: str, size: int | None = None, *, max_calls: int | None = 5000,
                  max_rss_mb: float | None = 512.0, start_method: str = "spawn", start_timeout: float = 60.0,
-                 initializer: str | None = None, name: str | None = None):
+                 initializer: str | None = None, name: str | None = None, nice: int = 0):
         size = default_pool_size() if size is None else size
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ValueError(f"the pool size must be a whole number >= 1, not `{size}`")
@@ -82,7 +82,8 @@ class WorkerPool:
         self.name = name or target
         self._runners = [IsolatedRunner(target, fallback=None, timeout=None, max_calls=max_calls,
                                         max_rss_mb=max_rss_mb, start_method=start_method,
-                                        start_timeout=start_timeout, initializer=initializer, name=self.name)
+                                        start_timeout=start_timeout, initializer=initializer, name=self.name,
+                                        nice=nice)
                          for _ in range(size)]
         self._idle: "queue.Queue[IsolatedRunner]" = queue.Queue()
         for runner in self._runners:
@@ -123,8 +124,11 @@ class WorkerPool:
         for thread in threads:
             thread.join()
 
-    def call(self, engine: str, args: tuple, budget: Budget) -> Any:
+    def call(self, engine: str, args: tuple, budget: Budget, answer=None) -> Any:
         """``target((engine, args))`` in a worker, within ``budget``; its result.
+
+        ``answer(question)`` answers the target's :func:`engine.isolation.ask` calls (in
+        this thread).
 
         Raises :class:`~engine.budget.OverBudget` when no worker is free in time or the
         call does not finish in time (its worker is then killed and replaced);
@@ -135,12 +139,14 @@ class WorkerPool:
         tries = 0
         while True:
             runner = self._acquire(budget)
+            if runner.pid is None:  # not started yet (or its restart failed): start it, on the budget
+                self._start_one(runner)
             remaining = budget.remaining()
             if remaining <= 0:
                 self._release(runner, lost=False)
                 self._over_budget(budget, "before a worker could start on it")
             try:
-                result = runner.call((engine, args), timeout=remaining)
+                result = runner.call((engine, args), timeout=remaining, answer=answer)
             except WorkerUnavailable as exc:
                 failure = exc
             except BaseException as exc:

@@ -53,6 +53,14 @@ class _Application:
         #: the facts grouped by event (equal ``seq``), in order
         self.events = [list(group) for _, group in groupby(facts, key=_SEQ)]
 
+    def with_event(self, facts: list[dict]) -> "_Application":
+        """These facts and those of one more event (``facts``, all of one later ``seq``), without
+        grouping the earlier ones again."""
+        out = object.__new__(_Application)
+        out.facts = [*self.facts, *facts]
+        out.events = [*self.events, list(facts)] if facts else list(self.events)
+        return out
+
 
 def _key(t: FactTable, selector) -> str:
     """The fact attribute that is 1 where ``selector`` matches; for None, ``_never``, which no

@@ -146,7 +146,7 @@ def test_real_answers_validate_against_the_schema_documented_for_their_status(cl
 
 def test_a_500_validates_against_the_error_schema(client, doc, monkeypatch):
     from engine.service import PolicyRefs
-    monkeypatch.setattr(PolicyRefs, "for_body", lambda self, text: 1 / 0)
+    monkeypatch.setattr(PolicyRefs, "for_name", lambda self, name: 1 / 0)
     response = client.post("/v1/audit", content=json.dumps(AUDIT), headers=JSON)
     assert response.status_code == 500
     assert not list(_validator(doc, _response_schema(doc, "/v1/audit", "post", 500)).iter_errors(response.json()))
