@@ -22,6 +22,7 @@ from engine.service import PolicyRefs
 from engine.policy.store import PolicyStore
 
 from .test_server_hardening import AUDIT, BODIES, CHECK, JSON, SLOW_CHECK, assert_error, slow_check
+from .payloads import answer_of
 
 
 @pytest.fixture
@@ -140,7 +141,8 @@ def test_a_check_answered_by_a_worker_that_asked_for_its_policy_is_the_same_as_i
         first = c.post("/v1/check", json=CHECK)
         second = c.post("/v1/check", json=CHECK)  # the worker now has the policy: no pickle sent
     assert first.status_code == second.status_code == 200
-    assert first.json() == second.json() == expected
+    assert answer_of(first.json()) == answer_of(second.json()) == expected
+    assert first.json()["policy_revision"] == second.json()["policy_revision"]
 
 
 def test_a_large_request_beyond_the_admitted_number_is_refused_before_its_body_is_sent(live):

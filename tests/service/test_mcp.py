@@ -228,14 +228,14 @@ def test_a_call_over_its_budget_or_a_bug_is_a_tool_error_not_a_crash(tools, monk
     from engine.budget import Budget, OverBudget
     from engine.mcp_server import _answer
 
-    def over(*args):
+    def over(*args, **kwargs):
         raise OverBudget(Budget(0.5))
 
     monkeypatch.setattr(tools.pool, "call", over)
     result = anyio.run(_answer, tools, "check_follow_up", CHECK)
     assert result.is_error and result.structured_content["errors"][0]["code"] == "request.over-budget"
 
-    monkeypatch.setattr(tools.pool, "call", lambda *args: 1 / 0)
+    monkeypatch.setattr(tools.pool, "call", lambda *args, **kwargs: 1 / 0)
     result = anyio.run(_answer, tools, "audit_timeline", {"timeline": TIMELINE, "as_of": "2026-04-14T00:00:00Z"})
     [problem] = result.structured_content["errors"]
     assert result.is_error and problem["code"] == "internal" and problem["id"] in problem["message"]
