@@ -32,7 +32,7 @@ from typing import Any
 
 from ..duration import shown
 from ..errors import InputError, Loc, Problem
-from ..limits import DEFAULT_LIMITS, Limits
+from ..limits import DEFAULT_LIMITS, MAX_CALENDAR_CHARS, MAX_CALENDAR_LINES, Limits
 from ..source import dotted_path, read_document
 from ..timeline import OutOfRange, check_instant, timeline_from_data
 from ._common import Imported, iso, localize, read_text, zone_name
@@ -43,7 +43,13 @@ __all__ = ["import_ics", "DEFAULT_MATCH"]
 DEFAULT_MATCH = r"(?i)interview"
 #: only the start of a SUMMARY or category is matched against the pattern (bounds the time a pattern takes)
 _MATCHED_CHARS = 500
-_LINE = re.compile(r"^([A-Za-z0-9-]+)[;:]")
+#: a property name written plainly, and the delimiter after it
+_LINE = re.compile(r"([A-Za-z0-9-]+)([;:])")
+#: what icalendar takes for a name: the text before the first ``:`` or ``;`` (a quote or a
+#: backslash there makes it no name), without spaces and tabs; and what a name may be
+_HEAD = re.compile(r'[^:;"\\]*')
+_TOKEN = re.compile(r"[\w.-]+")
+_NEWLINE = re.compile(r"\r?\n")
 #: STANDARD/DAYLIGHT components a calendar may define in all (each is expanded to transitions)
 MAX_OBSERVANCES = 100
 #: the parts a time-zone RRULE may have, and how many values its lists may hold (a rule such as
@@ -53,63 +59,245 @@ _ZONE_RULE_LISTS = {"BYMONTH": 1, "BYDAY": 1, "BYMONTHDAY": 7}
 
 
 def _logical_lines(text: str):
-    """``(line number, unfolded content line)``: a line starting with a space or tab continues the last."""
-    number, parts = 0, []
-    for i, physical in enumerate(re.split(r"\r\n|\n|\r", text), 1):
-        if physical[:1] in (" ", "\t") and parts:
-            parts.append(physical[1:])
-            continue
-        if parts:
-            yield number, "".join(parts)
-        number, parts = i, [physical]
+    """``(line number, content line)``, split and unfolded exactly as ``icalendar`` does it:
+    lines end at ``\n`` or ``\r\n``; a line starting with a space or tab continues the last
+    one, across blank lines; blank lines are dropped. Line numbers count a lone ``\r`` as a
+    line end too, as editors do."""
+    number, start, parts = 1, 0, []
+    first = True
+    for physical in _NEWLINE.split(text):
+        if physical:
+            if physical[0] in " \t" and not first:
+                if not parts:
+                    start = number
+                parts.append(physical[1:])
+            else:
+                if parts:
+                    line = "".join(parts)
+                    if line:
+                        yield start, line
+                start, parts = number, [physical]
+        first = False
+        number += 1 + physical.count("\r")
     if parts:
-        yield number, "".join(parts)
+        line = "".join(parts)
+        if line:
+            yield start, line
+
+
+class _Frame:
+    """An open component: its kind, where it starts, its properties' first lines, and for a
+    VEVENT the raw SUMMARY and CATEGORIES values the pre-filter matches."""
+
+    __slots__ = ("kind", "props", "summaries", "categories", "unsure")
+
+    def __init__(self, kind: str, props: dict[str, int]):
+        self.kind = kind
+        self.props = props
+        self.summaries: list[str] = []
+        self.categories: list[str] = []
+        self.unsure = False
+
+
+class _Unit:
+    """A component outside the VCALENDAR wrappers and time zones (a VEVENT, a VTODO...), held
+    back until its END: it is handed to ``icalendar`` only if it (or a component in it) is a
+    VEVENT that may match, or a VTIMEZONE."""
+
+    __slots__ = ("root", "lines", "chars", "count", "keep", "events")
+
+    def __init__(self, root: int):
+        self.root = root
+        self.lines: list[tuple[int, str]] = []
+        self.chars = 0
+        self.count = 0
+        self.keep = False
+        self.events: list[tuple[int, dict[str, int]]] = []
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class _Blocks:
-    """Where each VEVENT and its properties start in the text (icalendar keeps no positions),
-    and the checks made before ``icalendar`` reads the text: the nesting depth, and time-zone
-    rules that would make it expand transitions without end (``FREQ=SECONDLY``, every hour
-    of every day...)."""
+    """One pass over the content lines before ``icalendar`` reads any of them:
 
-    def __init__(self, name: str, text: str, max_depth: int):
+    * the pre-filter: ``text`` is what ``icalendar`` is given: the VCALENDAR wrappers with
+      their properties, the VTIMEZONEs, and the components holding a VEVENT whose SUMMARY or
+      CATEGORIES may match ``pattern`` (the rule of :func:`_matches`, on the raw values with
+      their escapes undone as ``icalendar`` undoes them); everything else is left out, so a
+      calendar of thousands of other events costs one scan. What is kept is bounded
+      (:data:`~engine.limits.MAX_CALENDAR_LINES`, :data:`~engine.limits.MAX_CALENDAR_CHARS`:
+      ``ics.too-large``);
+    * where each kept VEVENT and its properties start (icalendar keeps no positions):
+      ``events``, in the order ``icalendar`` walks them;
+    * the nesting depth, and time-zone rules that would make ``icalendar`` expand
+      transitions without end (``FREQ=SECONDLY``, every hour of every day...).
+
+    Components are recognised as ``icalendar`` recognises them (``BEGIN;X=1:VEVENT`` and
+    ``begin :vevent`` included), so nothing hides from these checks."""
+
+    def __init__(self, name: str, text: str, max_depth: int, pattern: re.Pattern[str] | None = None,
+                 max_lines: int = MAX_CALENDAR_LINES, max_chars: int = MAX_CALENDAR_CHARS):
+        from icalendar.parser import split_on_unescaped_comma, unescape_backslash
+        self._unescape, self._split = unescape_backslash, split_on_unescaped_comma
         self.name = name
+        self.pattern = pattern
+        self.max_lines, self.max_chars = max_lines, max_chars
         self.events: list[tuple[int, dict[str, int]]] = []
         self.problems: list[Problem] = []
-        depth = 0
-        current: list[tuple[str, int, dict[str, int]]] = []
+        self.kept: list[str] = []
+        self.used = 0  # content lines icalendar reads: the kept ones, and those the scan has it parse
+        self.chars = 0
+        try:
+            self._scan(text, max_depth)
+        except _TooLarge:
+            pass
+        self.text = "\r\n".join(self.kept) + "\r\n" if self.kept else ""
+
+    def _scan(self, text: str, max_depth: int) -> None:
+        stack: list[_Frame] = []
+        unit: _Unit | None = None
+        whole: int | None = None  # the depth of the VTIMEZONE being kept whole
         observances = 0
         for number, line in _logical_lines(text):
-            upper = line.upper()
-            if upper.startswith("BEGIN:"):
-                depth += 1
-                kind = upper[6:].strip()
-                if depth > max_depth:
+            name, delim, rest = self._name(number, line)
+            if name == "BEGIN" or name == "END":
+                kind = self._component(number, line, delim, rest)
+                if kind is None:
+                    name = ""  # a line icalendar cannot read: neither BEGIN nor END
+            if name == "BEGIN":
+                if len(stack) + 1 > max_depth:
                     self.problems.append(Problem("input.too-deep", f"components are nested deeper than {max_depth} "
-                                                 "levels", Loc(name, number, 1)))
+                                                 "levels", Loc(self.name, number, 1)))
                     return
                 if kind in ("STANDARD", "DAYLIGHT"):
                     observances += 1
                     if observances > MAX_OBSERVANCES:
                         self.problems.append(Problem("ics.invalid", f"the calendar's time zones have more than "
                                                      f"{MAX_OBSERVANCES} STANDARD/DAYLIGHT rules",
-                                                     Loc(name, number, 1)))
+                                                     Loc(self.name, number, 1)))
                         return
-                block = (kind, number, {})
-                current.append(block)
+                if unit is None and whole is None:
+                    if kind == "VTIMEZONE":
+                        whole = len(stack)
+                    elif kind != "VCALENDAR":
+                        unit = _Unit(len(stack))
+                elif unit is not None and kind == "VTIMEZONE":
+                    unit.keep = True
+                frame = _Frame(kind, {})
+                stack.append(frame)
                 if kind == "VEVENT":
-                    self.events.append((number, block[2]))
-            elif upper.startswith("END:"):
-                depth = max(0, depth - 1)
-                if current:
-                    current.pop()
-            elif current:
-                match = _LINE.match(line)
-                if match:
-                    prop = match.group(1).upper()
-                    current[-1][2].setdefault(prop, number)
-                    if current[-1][0] in ("STANDARD", "DAYLIGHT"):
-                        self.observance(prop, line, number)
+                    (unit.events if unit is not None else self.events).append((number, frame.props))
+            elif name == "END" and stack:
+                frame = stack.pop()
+                if unit is not None and not unit.keep and frame.kind == "VEVENT" and self._may_match(frame):
+                    unit.keep = True
+            elif stack:
+                frame = stack[-1]
+                if name:
+                    frame.props.setdefault(name, number)
+                    if frame.kind in ("STANDARD", "DAYLIGHT"):
+                        self.observance(name, line, number)
+                    elif (name == "SUMMARY" or name == "CATEGORIES") and frame.kind == "VEVENT" and unit is not None:
+                        self._record(frame, name, line, delim, rest)
+            self._emit(unit, number, line)
+            if unit is not None and len(stack) == unit.root:
+                if unit.keep:
+                    self._commit(unit)
+                unit = None
+            if whole is not None and len(stack) == whole:
+                whole = None
+        if unit is not None:  # not closed: icalendar drops it, but reads it
+            for frame in stack[unit.root:]:
+                if frame.kind == "VEVENT" and self._may_match(frame):
+                    unit.keep = True
+            if unit.keep:
+                self._commit(unit)
+
+    def _name(self, number: int, line: str) -> tuple[str, str, int]:
+        """The property name ``icalendar`` reads (upper case; ``""`` for a line it cannot read),
+        the delimiter after it (``:`` or ``;``) and where the rest of the line starts."""
+        match = _LINE.match(line)
+        if match:
+            return match.group(1).upper(), match.group(2), match.end()
+        head = _HEAD.match(line).group()
+        delim = line[len(head):len(head) + 1]
+        if delim not in (":", ";"):
+            return "", "", 0
+        name = re.sub(r"[ \t]+", "", head.strip())
+        if not _TOKEN.fullmatch(name):
+            return "", "", 0
+        return name.upper(), delim, len(head) + 1
+
+    def _component(self, number: int, line: str, delim: str, rest: int) -> str | None:
+        """The component a BEGIN or END line names, as ``icalendar`` reads it; None if it cannot."""
+        if delim == ":":
+            return self._unescape(line[rest:]).upper()
+        self._use(number, 1, len(line))  # parameters on BEGIN/END: icalendar's own parser decides
+        from icalendar.parser import Contentline
+        try:
+            return Contentline(line).parts()[2].upper()
+        except ValueError:
+            return None
+
+    def _record(self, frame: _Frame, name: str, line: str, delim: str, rest: int) -> None:
+        """Keep the raw value of a SUMMARY or CATEGORIES line; a line whose reading is not
+        plain (a VALUE or quoted parameter, an escape before the value) makes the event kept."""
+        if delim == ":":
+            value = line[rest:]
+        else:
+            colon = line.find(":", rest)
+            prefix = line[:colon] if colon >= 0 else line
+            if colon < 0 or '"' in prefix or "\\" in prefix or "VALUE" in prefix.upper():
+                frame.unsure = True
+                return
+            value = line[colon + 1:]
+        (frame.summaries if name == "SUMMARY" else frame.categories).append(value)
+
+    def _may_match(self, frame: _Frame) -> bool:
+        """Whether ``icalendar`` may read this VEVENT as matching (never False when it would)."""
+        if self.pattern is None or frame.unsure or len(frame.summaries) > 1:
+            return True
+        texts = [self._unescape(v) for v in frame.summaries]
+        for value in frame.categories:
+            texts.extend(self._split(value))
+        return any(self.pattern.search(t[:_MATCHED_CHARS]) for t in texts)
+
+    def _emit(self, unit: _Unit | None, number: int, line: str) -> None:
+        if unit is None:
+            self._use(number, 1, len(line))
+            self.kept.append(line)
+            return
+        unit.count += 1
+        unit.chars += len(line)
+        if unit.count <= self.max_lines + 1 and unit.chars <= self.max_chars + len(line):
+            unit.lines.append((number, line))
+
+    def _commit(self, unit: _Unit) -> None:
+        if self.used + unit.count > self.max_lines or self.chars + unit.chars > self.max_chars:
+            for number, line in unit.lines:
+                self._use(number, 1, len(line))
+            raise AssertionError("unreachable: the unit is over a limit")  # pragma: no cover
+        self.used += unit.count
+        self.chars += unit.chars
+        self.kept.extend(line for _, line in unit.lines)
+        self.events.extend(unit.events)
+
+    def _use(self, number: int, lines: int, chars: int) -> None:
+        """Count what icalendar will read; ``ics.too-large`` at the line that passes a limit."""
+        self.used += lines
+        self.chars += chars
+        if self.used > self.max_lines:
+            what = f"more than {self.max_lines:,} content lines"
+        elif self.chars > self.max_chars:
+            what = f"more than {self.max_chars:,} characters"
+        else:
+            return
+        self.problems.append(Problem("ics.too-large", f"the events that match and the time zones have {what} "
+                                     "to parse; narrow --match or export fewer events",
+                                     Loc(self.name, number, 1)))
+        raise _TooLarge
 
     def observance(self, prop: str, line: str, number: int) -> None:
         """Refuse a time-zone rule real calendars never write and that would take unbounded time."""
@@ -460,18 +648,16 @@ def import_ics(calendar: str, *, into: str | None = None, match: str = DEFAULT_M
     data.setdefault("applications", {})
     data.setdefault("events", [])
     name, text = read_text(calendar, limits)
-    blocks = _Blocks(name, text, limits.max_depth)
+    blocks = _Blocks(name, text, limits.max_depth, pattern)
     if blocks.problems:
         raise InputError(blocks.problems)
     if len(blocks.events) > limits.max_events:
-        raise InputError(Problem("timeline.too-many-events", f"the calendar has {len(blocks.events)} events; the "
-                                 f"limit is {limits.max_events}", blocks.loc(limits.max_events)))
-    events = _parse(name, text)
+        raise InputError(Problem("timeline.too-many-events", f"the calendar has {len(blocks.events)} matching "
+                                 f"events; the limit is {limits.max_events}", blocks.loc(limits.max_events)))
+    events = _parse(name, blocks.text)
     merge = _Merge(data, blocks, {m.lower() for m in me}, zone, application, company, into is not None)
     for index, event in enumerate(events):
-        summary = _text(event.get("SUMMARY"))[:_MATCHED_CHARS]
-        categories = _categories(event.get("CATEGORIES"))
-        if pattern.search(summary) or any(pattern.search(c[:_MATCHED_CHARS]) for c in categories):
+        if _matches(pattern, event):
             merge.add(event, index)
     if merge.problems:
         raise InputError(merge.problems)
@@ -480,6 +666,14 @@ def import_ics(calendar: str, *, into: str | None = None, match: str = DEFAULT_M
     except InputError as exc:
         raise InputError([_locate(p, merge.where, into or name) for p in exc.problems]) from None
     return Imported(data, timeline, merge.notices)
+
+
+def _matches(pattern: re.Pattern[str], event: Any) -> bool:
+    """Whether the SUMMARY or one of the CATEGORIES of a parsed VEVENT matches (their first
+    500 characters)."""
+    summary = _text(event.get("SUMMARY"))[:_MATCHED_CHARS]
+    return bool(pattern.search(summary)) or any(pattern.search(c[:_MATCHED_CHARS])
+                                                 for c in _categories(event.get("CATEGORIES")))
 
 
 def _parse(name: str, text: str) -> list[Any]:
