@@ -14,7 +14,7 @@ nesting depth             64 levels                        ``input.too-deep``
 expanded nodes (aliases)  1,000,000 nodes                  ``input.too-many-nodes``
 integer literals          20 digits                        ``input.number-too-large``
 events per timeline       10,000 (``--max-events``)         ``timeline.too-many-events``
-calendar to parse         20,000 lines, 4 MiB (``import ics``) ``ics.too-large``
+calendar to parse         10,000 lines, 2 MiB (``import ics``) ``ics.too-large``
 instants                  years 1900 to 2199               ``*.invalid`` / ``input.out-of-range``
 durations                 up to 10 years (3,660 d, 2,600bd) ``*.invalid``
 server time budget        10 s per request                 ``request.over-budget`` (503)
@@ -53,8 +53,8 @@ MAX_INT_DIGITS = 20
 #: line and 0.35 a character here) only the VCALENDAR wrappers, the VTIMEZONEs and the events
 #: that match; more content lines or characters than these in them is ``ics.too-large``. A few
 #: dozen interviews, with long Outlook/Teams descriptions, are a few thousand lines and 1-2 MB.
-MAX_CALENDAR_LINES = 20_000
-MAX_CALENDAR_CHARS = 4 * 1024 * 1024
+MAX_CALENDAR_LINES = 10_000
+MAX_CALENDAR_CHARS = 2 * 1024 * 1024
 
 #: request bodies larger than this are refused with 413
 MAX_BODY_BYTES = 2 * 1024 * 1024

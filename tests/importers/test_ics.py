@@ -397,11 +397,18 @@ def test_escapes_parameters_nesting_and_odd_spellings_import_the_same_with_and_w
                 uid="11"),
         _vevent("DTSTART:20260303T120000Z", "SUMMARY:Lunch", "CATEGORIES:Lunch\\;Interview",
                 "ATTENDEE:mailto:a@acme.example", uid="12"),
+        _vevent("DTSTART:20260303T130000Z", "SUM\r\n MARY:Interview", "ATTENDEE:mailto:a@acme.example", uid="13"),
+        _vevent("DTSTART:20260303T140000Z", "S UMMARY:Interview", "ATTENDEE:mailto:a@acme.example", uid="14"),
+        "BE\r\n GIN:VEVENT\r\nUID:15\r\nDTSTART:20260303T150000Z\r\nCATEGORIES:Interview\r\n"
+        "ATTENDEE:mailto:a@acme.example\r\nEN\r\n\r\n D:VEVENT",
+        _vevent("DTSTART:20260303T160000Z", "SUMMARY:Lunch", "BEGIN:VTIMEZONE", "TZID:Inner", "BEGIN:STANDARD",
+                "DTSTART:16010101T000000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100", "END:STANDARD", "END:VTIMEZONE",
+                "ATTENDEE:mailto:a@acme.example", uid="16"),
     ]
     cal = _calendar(tmp_path, *events)
     for match in [DEFAULT := "(?i)interview", "view$", r"Inter,view", "Lunch", "vText", "round"]:
         assert _filtered(cal, match=match) == _with_everything_parsed(monkeypatch, cal, match=match), match
-    assert len(import_ics(cal, match=DEFAULT).data["events"]) == 10
+    assert len(import_ics(cal, match=DEFAULT).data["events"]) == 13
 
 
 def test_a_time_zone_rule_behind_begin_with_parameters_is_still_checked(tmp_path):
@@ -458,3 +465,32 @@ def test_property_the_pre_filter_keeps_every_event_icalendar_matches(props, matc
         return
     if any(ics_module._matches(pattern, e) for e in events):
         assert len(blocks.events) == 1 and "BEGIN:VEVENT" in blocks.text
+
+
+_FRAGMENTS = ["SUMMARY:Interview", "SUMMARY:Lunch", "SUMMARY;LANGUAGE=en-us:Interview", "CATEGORIES:a,Inter\\,view",
+              "summary:interview", "SUMMARY;VALUE=TEXT:Interview", "SUMMARY:Interv\r\n iew", "S\r\n UMMARY:Interview",
+              "DTSTART:20260302T150000Z", "DTSTART:20260303T150000Z", "DURATION:PT1H", "STATUS:CANCELLED", "X-A:1",
+              "ATTENDEE;CN=Ann:mailto:ann@acme.example", "ATTENDEE:mailto:bo@globex.example", "BEGIN;X=1:VEVENT",
+              "END;X=1:VEVENT", "B EGIN:VTODO", "END:VTODO", "BEGIN:VALARM", "END:VALARM", "BEGIN:VEVENT", "END:VEVENT"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=30), st.sampled_from(["(?i)interview", "Lunch", "vText"]))
+def test_property_the_pre_filter_changes_no_import(tmp_path_factory, fragments, match):
+    """Whatever the components, their nesting and spelling: importing with the pre-filter gives
+    what importing the whole calendar gives (the same timeline, notices, or problem codes)."""
+    path = tmp_path_factory.mktemp("cal") / "c.ics"
+    path.write_text("\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "BEGIN:VEVENT", *fragments, "END:VEVENT",
+                                  "END:VCALENDAR"]) + "\r\n", newline="")
+
+    def outcome(keep_all: bool):
+        with pytest.MonkeyPatch.context() as m:
+            if keep_all:
+                m.setattr(ics_module._Blocks, "_may_match", lambda self, frame: True)
+            try:
+                got = import_ics(str(path), match=match, timezone="UTC")
+                return got.data, got.notices
+            except InputError as exc:
+                return sorted({p.code for p in exc.problems})
+
+    assert outcome(False) == outcome(True)
