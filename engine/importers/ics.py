@@ -32,7 +32,7 @@ from typing import Any
 
 from ..duration import shown
 from ..errors import InputError, Loc, Problem
-from ..limits import DEFAULT_LIMITS, MAX_CALENDAR_CHARS, MAX_CALENDAR_LINES, Limits
+from ..limits import DEFAULT_LIMITS, MAX_CALENDAR_CHARS, MAX_CALENDAR_COMPONENTS, MAX_CALENDAR_LINES, Limits
 from ..source import dotted_path, read_document
 from ..timeline import OutOfRange, check_instant, timeline_from_data
 from ._common import Imported, iso, localize, read_text, zone_name
@@ -49,6 +49,15 @@ _LINE = re.compile(r"([A-Za-z0-9-]+)([;:])")
 #: backslash there makes it no name), without spaces and tabs; and what a name may be
 _HEAD = re.compile(r'[^:;"\\]*')
 _TOKEN = re.compile(r"[\w.-]+")
+#: icalendar's folds and line ends (``icalendar.parser.content_line``)
+_UNFOLD = re.compile(r"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*[ \t]")
+_NEWLINE = re.compile(r"\r?\n")
+#: a line break, then a plain ``BEGIN:NAME`` or ``END:NAME`` line (not continued on the next),
+#: or a line that may be a BEGIN, END, SUMMARY or CATEGORIES (see :meth:`_Reader.skip`)
+_PLAIN_OR_MAYBE_NEEDED = re.compile(
+    r"\n(?:(BEGIN|END):([A-Za-z0-9-]+)\r?\n(?=(?:\r?\n)*(?:[^ \t\r\n]|\r(?!\n)|\Z))"
+    r"|(?=[Bb][ \t]*(?:[Ee]|\r?\n)|[Ee][ \t]*(?:[Nn]|\r?\n)|[Ss][ \t]*(?:[Uu]|\r?\n)|[Cc][ \t]*(?:[Aa]|\r?\n)))")
+_PLAIN_BEGIN = re.compile(r"BEGIN:([A-Za-z0-9-]+)\r?\n(?=(?:\r?\n)*(?:[^ \t\r\n]|\r(?!\n)|\Z))")
 #: the name and parameters of a line: up to the first ``:`` outside quotes, not escaped
 _PARAMETERS = re.compile(r'(?:[^":\\]|\\.|"[^"]*"?)*', re.S)
 #: a character of a name or parameter counts this many against ``MAX_CALENDAR_CHARS``
@@ -75,7 +84,8 @@ class _Reader:
         self.pos = 0  # where the next physical line starts
         self._at, self._number = 0, 1  # a position, and the number of its line
 
-    def _line_number(self, pos: int) -> int:
+    def line_number(self, pos: int) -> int:
+        """The number of the line at ``pos`` (never before the last position asked about)."""
         t, at = self.text, self._at
         self._number += t.count("\n", at, pos) + t.count("\r", at, pos) - t.count("\r\n", at, pos)
         self._at = pos
@@ -85,7 +95,9 @@ class _Reader:
         """``(line number, content line, where it starts)``; None at the end."""
         t, n = self.text, len(self.text)
         while True:
-            pos, parts, start = self.pos, None, self.pos
+            pos = begin = start = self.pos
+            first: str | None = None  # the line's first physical line
+            folded = False
             while pos < n:
                 end = t.find("\n", pos)
                 if end < 0:
@@ -93,20 +105,23 @@ class _Reader:
                 stop = end - 1 if pos < end < n and t[end - 1] == "\r" else end
                 if stop > pos:
                     if t[pos] in " \t" and pos > 0:
-                        if parts is None:
-                            parts, start = [], pos
-                        parts.append(t[pos + 1:stop])
-                    elif parts is not None:
+                        if first is None:  # after nothing but blank lines at the start of the text
+                            first, start = "", pos
+                        folded = True
+                    elif first is not None:
                         break
                     else:
-                        parts, start = [t[pos:stop]], pos
+                        first, start, begin = t[pos:stop], pos, pos
                 pos = end + 1
             self.pos = pos
-            if parts is None:
+            if first is None:
                 return None
-            line = "".join(parts)
+            line = first
+            if folded:  # unfolded as icalendar does it (a lone \r before a fold may end the line there)
+                lines = [part for part in _NEWLINE.split(_UNFOLD.sub("", t[begin:min(pos, n)])) if part]
+                line = lines[0] if lines else ""
             if line:
-                return self._line_number(start), line, start
+                return self.line_number(start), line, start
 
     def skip(self) -> None:
         """Move on to the next line that may be a BEGIN, END, SUMMARY or CATEGORIES (its name's
@@ -200,10 +215,45 @@ class _Blocks:
         unit: _Unit | None = None  # the component being read for its structure only
         whole: int | None = None  # the depth of the VTIMEZONE being kept whole
         kept_until = -1  # a unit read again in full ends here
-        observances = 0
+        observances = components = 0
         while True:
-            if unit is not None:
-                reader.skip()
+            if unit is not None:  # read for its structure only: jump to the next line that may matter
+                match = _PLAIN_OR_MAYBE_NEEDED.search(text, reader.pos - 1) if 0 < reader.pos < len(text) else None
+                reader.pos = match.end() if match else len(text)
+                if match and match.group(1):  # a plain `BEGIN:NAME` or `END:NAME`, no need to read it again
+                    kind = match.group(2).upper()
+                    if match.group(1) == "END":
+                        frame = stack.pop()
+                        if not unit.keep and frame.kind == "VEVENT" and self._may_match(frame):
+                            unit.keep = True
+                        if len(stack) == unit.root:
+                            if unit.keep:  # read it again, in full
+                                kept_until, observances = reader.pos, unit.observances
+                                reader.rewind(unit.start, unit.number)
+                            unit = None
+                        continue
+                    components += 1
+                    if len(stack) + 1 > max_depth or components > MAX_CALENDAR_COMPONENTS or (
+                            kind in ("STANDARD", "DAYLIGHT") and observances + 1 > MAX_OBSERVANCES):
+                        components -= 1
+                        reader.pos = match.start() + 1  # read it in full, for the problem
+                    else:
+                        if kind in ("STANDARD", "DAYLIGHT"):
+                            observances += 1
+                        elif kind == "VTIMEZONE":
+                            unit.keep = True
+                        stack.append(_Frame(kind, {}))
+                        continue
+            elif whole is None and reader.pos >= kept_until:  # a plain BEGIN of a component left out, maybe
+                match = _PLAIN_BEGIN.match(text, reader.pos)
+                if match and match.group(1).upper() not in ("VCALENDAR", "VTIMEZONE", "STANDARD", "DAYLIGHT") \
+                        and len(stack) < max_depth and components < MAX_CALENDAR_COMPONENTS:
+                    components += 1
+                    start = reader.pos
+                    unit = _Unit(len(stack), start, reader.line_number(start), observances)
+                    stack.append(_Frame(match.group(1).upper(), {}))
+                    reader.pos = match.end()
+                    continue
             got = reader.next_line()
             if got is None:
                 if unit is None:
@@ -225,6 +275,11 @@ class _Blocks:
                 if kind is None:
                     name = ""  # a line icalendar cannot read: neither BEGIN nor END
             if name == "BEGIN":
+                components += 1
+                if components > MAX_CALENDAR_COMPONENTS:
+                    self.problems.append(Problem("ics.too-large", f"the calendar has more than "
+                                                 f"{MAX_CALENDAR_COMPONENTS:,} components", Loc(self.name, number, 1)))
+                    return
                 if len(stack) + 1 > max_depth:
                     self.problems.append(Problem("input.too-deep", f"components are nested deeper than {max_depth} "
                                                  "levels", Loc(self.name, number, 1)))
