@@ -53,7 +53,10 @@ _TOKEN = re.compile(r"[\w.-]+")
 _UNFOLD = re.compile(r"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*[ \t]")
 _NEWLINE = re.compile(r"\r?\n")
 #: a line break, then a plain ``BEGIN:NAME`` or ``END:NAME`` line (not continued on the next),
-#: or a line that may be a BEGIN, END, SUMMARY or CATEGORIES (see :meth:`_Reader.skip`)
+#: or a line that may be a BEGIN, END, SUMMARY or CATEGORIES: its name's first letters, maybe with
+#: spaces or a fold in them. A component that is left out needs no other line read: a line that
+#: starts otherwise has a name that is none of these (icalendar takes the name from the text
+#: before the first ``:`` or ``;``, without its spaces and tabs).
 _PLAIN_OR_MAYBE_NEEDED = re.compile(
     r"\n(?:(BEGIN|END):([A-Za-z0-9-]+)\r?\n(?=(?:\r?\n)*(?:[^ \t\r\n]|\r(?!\n)|\Z))"
     r"|(?=[Bb][ \t]*(?:[Ee]|\r?\n)|[Ee][ \t]*(?:[Nn]|\r?\n)|[Ss][ \t]*(?:[Uu]|\r?\n)|[Cc][ \t]*(?:[Aa]|\r?\n)))")
@@ -62,9 +65,6 @@ _PLAIN_BEGIN = re.compile(r"BEGIN:([A-Za-z0-9-]+)\r?\n(?=(?:\r?\n)*(?:[^ \t\r\n]
 _PARAMETERS = re.compile(r'(?:[^":\\]|\\.|"[^"]*"?)*', re.S)
 #: a character of a name or parameter counts this many against ``MAX_CALENDAR_CHARS``
 PARAMETER_WEIGHT = 8
-#: a line break followed by a line that may be a BEGIN, END, SUMMARY or CATEGORIES
-_MAYBE_NEEDED = re.compile(r"\n(?=[Bb][ \t]*(?:[Ee]|\r?\n)|[Ee][ \t]*(?:[Nn]|\r?\n)|[Ss][ \t]*(?:[Uu]|\r?\n)"
-                           r"|[Cc][ \t]*(?:[Aa]|\r?\n))")
 #: STANDARD/DAYLIGHT components a calendar may define in all (each is expanded to transitions)
 MAX_OBSERVANCES = 100
 #: the parts a time-zone RRULE may have, and how many values its lists may hold (a rule such as
@@ -74,7 +74,7 @@ _ZONE_RULE_LISTS = {"BYMONTH": 1, "BYDAY": 1, "BYMONTHDAY": 7}
 
 
 class _Reader:
-    """The content lines of a text, split and unfolded exactly as ``icalendar`` does it: lines
+    r"""The content lines of a text, split and unfolded exactly as ``icalendar`` does it: lines
     end at ``\n`` or ``\r\n``; a line starting with a space or tab continues the last one,
     across blank lines; blank lines are dropped. Each is numbered by the line it starts on,
     counting a lone ``\r`` as a line end too, as editors do."""
@@ -123,20 +123,12 @@ class _Reader:
             if line:
                 return self.line_number(start), line, start
 
-    def skip(self) -> None:
-        """Move on to the next line that may be a BEGIN, END, SUMMARY or CATEGORIES (its name's
-        first letters, maybe with spaces or a fold in them): what a component that is left out
-        needs read. A line that starts otherwise has a name that is none of these."""
-        if 0 < self.pos < len(self.text):
-            match = _MAYBE_NEEDED.search(self.text, self.pos - 1)
-            self.pos = match.end() if match else len(self.text)
-
     def rewind(self, pos: int, number: int) -> None:
         self.pos, self._at, self._number = pos, pos, number
 
 
 def _logical_lines(text: str):
-    """``(line number, content line)`` for each content line of ``text`` (see :class:`_Reader`)."""
+    r"""``(line number, content line)`` for each content line of ``text`` (see :class:`_Reader`)."""
     reader = _Reader(text)
     while (got := reader.next_line()) is not None:
         yield got[0], got[1]

@@ -263,7 +263,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from engine.importers import ics as ics_module  # noqa: E402
-from engine.limits import MAX_CALENDAR_CHARS, MAX_CALENDAR_LINES  # noqa: E402
+from engine.limits import MAX_CALENDAR_CHARS, MAX_CALENDAR_COMPONENTS, MAX_CALENDAR_LINES  # noqa: E402
 
 
 @pytest.fixture
@@ -336,6 +336,18 @@ def test_too_many_characters_to_parse_is_ics_too_large(tmp_path, parsed_texts):
     with open(cal, newline="") as f:
         (tmp_path / "lunch.ics").write_text(f.read().replace("SUMMARY:Interview", "SUMMARY:Lunch"), newline="")
     assert import_ics(str(tmp_path / "lunch.ics")).data["events"] == []
+
+
+def test_too_many_components_is_ics_too_large_before_anything_is_parsed(tmp_path, parsed_texts):
+    """Each component costs the pre-scan some work even when it is left out: a calendar of
+    millions of empty ones is refused at the one that passes the limit."""
+    cal = _calendar(tmp_path, *["BEGIN:X-EMPTY\r\nEND:X-EMPTY"] * MAX_CALENDAR_COMPONENTS)
+    with pytest.raises(InputError) as exc:
+        import_ics(cal)
+    # line 1 is the calendar (the first component), 2-3 its properties, then two lines each
+    assert [(p.code, p.loc.line) for p in exc.value.problems] == [("ics.too-large",
+                                                                   4 + 2 * (MAX_CALENDAR_COMPONENTS - 1))]
+    assert parsed_texts == []
 
 
 def _with_everything_parsed(monkeypatch, *args, **kwargs):
