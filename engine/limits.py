@@ -14,6 +14,8 @@ nesting depth             64 levels                        ``input.too-deep``
 expanded nodes (aliases)  1,000,000 nodes                  ``input.too-many-nodes``
 integer literals          20 digits                        ``input.number-too-large``
 events per timeline       10,000 (``--max-events``)         ``timeline.too-many-events``
+calendar to parse         10,000 lines, 2 MiB (``import ics``) ``ics.too-large``
+calendar components       200,000 (``import ics``)          ``ics.too-large``
 instants                  years 1900 to 2199               ``*.invalid`` / ``input.out-of-range``
 durations                 up to 10 years (3,660 d, 2,600bd) ``*.invalid``
 server time budget        10 s per request                 ``request.over-budget`` (503)
@@ -29,7 +31,7 @@ from datetime import datetime, timezone
 __all__ = ["Limits", "DEFAULT_LIMITS", "MIN_YEAR", "MAX_YEAR", "MIN_INSTANT", "MAX_INSTANT",
            "CALENDAR_LAST_YEAR", "MAX_DURATION_SECONDS", "MAX_BUSINESS_DAYS", "MAX_BODY_BYTES", "TIME_BUDGET_SECONDS",
            "LARGE_BODY_BYTES", "LARGE_BODY_WORKERS", "LARGE_BODY_QUEUE", "LARGE_BODY_NICE",
-           "MAX_INT_DIGITS"]
+           "MAX_INT_DIGITS", "MAX_CALENDAR_LINES", "MAX_CALENDAR_CHARS", "MAX_CALENDAR_COMPONENTS"]
 
 #: the years an instant may fall in: the time-zone and holiday libraries are exact there,
 #: and every instant plus any allowed duration stays representable
@@ -49,6 +51,16 @@ MAX_BUSINESS_DAYS = 2600
 #: counted) are refused: Python refuses to convert more than 4,300 digits anyway, and no
 #: field needs more than 20
 MAX_INT_DIGITS = 20
+
+#: ``followup import ics`` hands the calendar parser (icalendar, about 50 microseconds a content
+#: line and 0.35 a character here) only the VCALENDAR wrappers, the VTIMEZONEs and the events
+#: that match; more content lines or characters than these in them is ``ics.too-large``. A few
+#: dozen interviews, with long Outlook/Teams descriptions, are a few thousand lines and 1-2 MB.
+MAX_CALENDAR_LINES = 10_000
+MAX_CALENDAR_CHARS = 2 * 1024 * 1024
+#: components (BEGIN lines) in a whole calendar: the pre-scan reads each one's structure (a 16 MiB
+#: export of real events has some tens of thousands, counting their alarms)
+MAX_CALENDAR_COMPONENTS = 200_000
 
 #: request bodies larger than this are refused with 413
 MAX_BODY_BYTES = 2 * 1024 * 1024

@@ -32,7 +32,7 @@ from typing import Any
 
 from ..duration import shown
 from ..errors import InputError, Loc, Problem
-from ..limits import DEFAULT_LIMITS, Limits
+from ..limits import DEFAULT_LIMITS, MAX_CALENDAR_CHARS, MAX_CALENDAR_COMPONENTS, MAX_CALENDAR_LINES, Limits
 from ..source import dotted_path, read_document
 from ..timeline import OutOfRange, check_instant, timeline_from_data
 from ._common import Imported, iso, localize, read_text, zone_name
@@ -43,7 +43,28 @@ __all__ = ["import_ics", "DEFAULT_MATCH"]
 DEFAULT_MATCH = r"(?i)interview"
 #: only the start of a SUMMARY or category is matched against the pattern (bounds the time a pattern takes)
 _MATCHED_CHARS = 500
-_LINE = re.compile(r"^([A-Za-z0-9-]+)[;:]")
+#: a property name written plainly, and the delimiter after it
+_LINE = re.compile(r"([A-Za-z0-9-]+)([;:])")
+#: what icalendar takes for a name: the text before the first ``:`` or ``;`` (a quote or a
+#: backslash there makes it no name), without spaces and tabs; and what a name may be
+_HEAD = re.compile(r'[^:;"\\]*')
+_TOKEN = re.compile(r"[\w.-]+")
+#: icalendar's folds and line ends (``icalendar.parser.content_line``)
+_UNFOLD = re.compile(r"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*[ \t]")
+_NEWLINE = re.compile(r"\r?\n")
+#: a line break, then a plain ``BEGIN:NAME`` or ``END:NAME`` line (not continued on the next),
+#: or a line that may be a BEGIN, END, SUMMARY or CATEGORIES: its name's first letters, maybe with
+#: spaces or a fold in them. A component that is left out needs no other line read: a line that
+#: starts otherwise has a name that is none of these (icalendar takes the name from the text
+#: before the first ``:`` or ``;``, without its spaces and tabs).
+_PLAIN_OR_MAYBE_NEEDED = re.compile(
+    r"\n(?:(BEGIN|END):([A-Za-z0-9-]+)\r?\n(?=(?:\r?\n)*(?:[^ \t\r\n]|\r(?!\n)|\Z))"
+    r"|(?=[Bb][ \t]*(?:[Ee]|\r?\n)|[Ee][ \t]*(?:[Nn]|\r?\n)|[Ss][ \t]*(?:[Uu]|\r?\n)|[Cc][ \t]*(?:[Aa]|\r?\n)))")
+_PLAIN_BEGIN = re.compile(r"BEGIN:([A-Za-z0-9-]+)\r?\n(?=(?:\r?\n)*(?:[^ \t\r\n]|\r(?!\n)|\Z))")
+#: the name and parameters of a line: up to the first ``:`` outside quotes, not escaped
+_PARAMETERS = re.compile(r'(?:[^":\\]|\\.|"[^"]*"?)*', re.S)
+#: a character of a name or parameter counts this many against ``MAX_CALENDAR_CHARS``
+PARAMETER_WEIGHT = 8
 #: STANDARD/DAYLIGHT components a calendar may define in all (each is expanded to transitions)
 MAX_OBSERVANCES = 100
 #: the parts a time-zone RRULE may have, and how many values its lists may hold (a rule such as
@@ -52,64 +73,333 @@ _ZONE_RULE_PARTS = frozenset({"FREQ", "BYMONTH", "BYDAY", "BYMONTHDAY", "UNTIL",
 _ZONE_RULE_LISTS = {"BYMONTH": 1, "BYDAY": 1, "BYMONTHDAY": 7}
 
 
+class _Reader:
+    r"""The content lines of a text, split and unfolded exactly as ``icalendar`` does it: lines
+    end at ``\n`` or ``\r\n``; a line starting with a space or tab continues the last one,
+    across blank lines; blank lines are dropped. Each is numbered by the line it starts on,
+    counting a lone ``\r`` as a line end too, as editors do."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0  # where the next physical line starts
+        self._at, self._number = 0, 1  # a position, and the number of its line
+
+    def line_number(self, pos: int) -> int:
+        """The number of the line at ``pos`` (never before the last position asked about)."""
+        t, at = self.text, self._at
+        self._number += t.count("\n", at, pos) + t.count("\r", at, pos) - t.count("\r\n", at, pos)
+        self._at = pos
+        return self._number
+
+    def next_line(self) -> tuple[int, str, int] | None:
+        """``(line number, content line, where it starts)``; None at the end."""
+        t, n = self.text, len(self.text)
+        while True:
+            pos = begin = start = self.pos
+            first: str | None = None  # the line's first physical line
+            folded = False
+            while pos < n:
+                end = t.find("\n", pos)
+                if end < 0:
+                    end = n
+                stop = end - 1 if pos < end < n and t[end - 1] == "\r" else end
+                if stop > pos:
+                    if t[pos] in " \t" and pos > 0:
+                        if first is None:  # after nothing but blank lines at the start of the text
+                            first, start = "", pos
+                        folded = True
+                    elif first is not None:
+                        break
+                    else:
+                        first, start, begin = t[pos:stop], pos, pos
+                pos = end + 1
+            self.pos = pos
+            if first is None:
+                return None
+            line = first
+            if folded:  # unfolded as icalendar does it (a lone \r before a fold may end the line there)
+                lines = [part for part in _NEWLINE.split(_UNFOLD.sub("", t[begin:min(pos, n)])) if part]
+                line = lines[0] if lines else ""
+            if line:
+                return self.line_number(start), line, start
+
+    def rewind(self, pos: int, number: int) -> None:
+        self.pos, self._at, self._number = pos, pos, number
+
+
 def _logical_lines(text: str):
-    """``(line number, unfolded content line)``: a line starting with a space or tab continues the last."""
-    number, parts = 0, []
-    for i, physical in enumerate(re.split(r"\r\n|\n|\r", text), 1):
-        if physical[:1] in (" ", "\t") and parts:
-            parts.append(physical[1:])
-            continue
-        if parts:
-            yield number, "".join(parts)
-        number, parts = i, [physical]
-    if parts:
-        yield number, "".join(parts)
+    r"""``(line number, content line)`` for each content line of ``text`` (see :class:`_Reader`)."""
+    reader = _Reader(text)
+    while (got := reader.next_line()) is not None:
+        yield got[0], got[1]
+
+
+class _Frame:
+    """An open component: its kind, where it starts, its properties' first lines, and for a
+    VEVENT the raw SUMMARY and CATEGORIES values the pre-filter matches."""
+
+    __slots__ = ("kind", "props", "summaries", "categories", "unsure")
+
+    def __init__(self, kind: str, props: dict[str, int]):
+        self.kind = kind
+        self.props = props
+        self.summaries: list[str] = []
+        self.categories: list[str] = []
+        self.unsure = False
+
+
+class _Unit:
+    """A component outside the VCALENDAR wrappers and time zones (a VEVENT, a VTODO...). It is
+    first read only for its structure and its SUMMARY/CATEGORIES lines; if it (or a component in
+    it) is a VEVENT that may match, or a VTIMEZONE, it is read again from its BEGIN, in full,
+    and handed to ``icalendar``; else it is left out."""
+
+    __slots__ = ("root", "start", "number", "observances", "keep")
+
+    def __init__(self, root: int, start: int, number: int, observances: int):
+        self.root, self.start, self.number, self.observances = root, start, number, observances
+        self.keep = False
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class _Blocks:
-    """Where each VEVENT and its properties start in the text (icalendar keeps no positions),
-    and the checks made before ``icalendar`` reads the text: the nesting depth, and time-zone
-    rules that would make it expand transitions without end (``FREQ=SECONDLY``, every hour
-    of every day...)."""
+    """One pass over the content lines before ``icalendar`` reads any of them:
 
-    def __init__(self, name: str, text: str, max_depth: int):
+    * the pre-filter: ``text`` is what ``icalendar`` is given: the VCALENDAR wrappers with
+      their properties, the VTIMEZONEs, and the components holding a VEVENT whose SUMMARY or
+      CATEGORIES may match ``pattern`` (the rule of :func:`_matches`, on the raw values with
+      their escapes undone as ``icalendar`` undoes them); everything else is left out, so a
+      calendar of thousands of other events costs one scan. What is kept is bounded
+      (:data:`~engine.limits.MAX_CALENDAR_LINES`, :data:`~engine.limits.MAX_CALENDAR_CHARS`:
+      ``ics.too-large``);
+    * where each kept VEVENT and its properties start (icalendar keeps no positions):
+      ``events``, in the order ``icalendar`` walks them;
+    * the nesting depth, and time-zone rules that would make ``icalendar`` expand
+      transitions without end (``FREQ=SECONDLY``, every hour of every day...).
+
+    Components are recognised as ``icalendar`` recognises them (``BEGIN;X=1:VEVENT`` and
+    ``begin :vevent`` included), so nothing hides from these checks."""
+
+    def __init__(self, name: str, text: str, max_depth: int, pattern: re.Pattern[str] | None = None,
+                 max_lines: int = MAX_CALENDAR_LINES, max_chars: int = MAX_CALENDAR_CHARS):
+        from icalendar.parser import split_on_unescaped_comma, unescape_backslash
+        self._unescape, self._split = unescape_backslash, split_on_unescaped_comma
         self.name = name
+        self.pattern = pattern
+        self.max_lines, self.max_chars = max_lines, max_chars
         self.events: list[tuple[int, dict[str, int]]] = []
         self.problems: list[Problem] = []
-        depth = 0
-        current: list[tuple[str, int, dict[str, int]]] = []
-        observances = 0
-        for number, line in _logical_lines(text):
-            upper = line.upper()
-            if upper.startswith("BEGIN:"):
-                depth += 1
-                kind = upper[6:].strip()
-                if depth > max_depth:
+        self.kept: list[str] = []
+        self.used = 0  # content lines icalendar reads: the kept ones, and those the scan has it parse
+        self.chars = 0
+        try:
+            self._scan(text, max_depth)
+        except _TooLarge:
+            pass
+        self.text = "\r\n".join(self.kept) + "\r\n" if self.kept else ""
+
+    def _scan(self, text: str, max_depth: int) -> None:
+        reader = _Reader(text)
+        stack: list[_Frame] = []
+        unit: _Unit | None = None  # the component being read for its structure only
+        whole: int | None = None  # the depth of the VTIMEZONE being kept whole
+        kept_until = -1  # a unit read again in full ends here
+        observances = components = 0
+        while True:
+            if unit is not None:  # read for its structure only: jump to the next line that may matter
+                match = _PLAIN_OR_MAYBE_NEEDED.search(text, reader.pos - 1) if 0 < reader.pos < len(text) else None
+                reader.pos = match.end() if match else len(text)
+                if match and match.group(1):  # a plain `BEGIN:NAME` or `END:NAME`, no need to read it again
+                    kind = match.group(2).upper()
+                    if match.group(1) == "END":
+                        frame = stack.pop()
+                        if not unit.keep and frame.kind == "VEVENT" and self._may_match(frame):
+                            unit.keep = True
+                        if len(stack) == unit.root:
+                            if unit.keep:  # read it again, in full
+                                kept_until, observances = reader.pos, unit.observances
+                                reader.rewind(unit.start, unit.number)
+                            unit = None
+                        continue
+                    components += 1
+                    if len(stack) + 1 > max_depth or components > MAX_CALENDAR_COMPONENTS or (
+                            kind in ("STANDARD", "DAYLIGHT") and observances + 1 > MAX_OBSERVANCES):
+                        components -= 1
+                        reader.pos = match.start() + 1  # read it in full, for the problem
+                    else:
+                        if kind in ("STANDARD", "DAYLIGHT"):
+                            observances += 1
+                        elif kind == "VTIMEZONE":
+                            unit.keep = True
+                        stack.append(_Frame(kind, {}))
+                        continue
+            elif whole is None and reader.pos >= kept_until:  # a plain BEGIN of a component left out, maybe
+                match = _PLAIN_BEGIN.match(text, reader.pos)
+                if match and match.group(1).upper() not in ("VCALENDAR", "VTIMEZONE", "STANDARD", "DAYLIGHT") \
+                        and len(stack) < max_depth and components < MAX_CALENDAR_COMPONENTS:
+                    components += 1
+                    start = reader.pos
+                    unit = _Unit(len(stack), start, reader.line_number(start), observances)
+                    stack.append(_Frame(match.group(1).upper(), {}))
+                    reader.pos = match.end()
+                    continue
+            got = reader.next_line()
+            if got is None:
+                if unit is None:
+                    return
+                for frame in stack[unit.root:]:  # not closed: icalendar drops it, but reads it
+                    if frame.kind == "VEVENT" and self._may_match(frame):
+                        unit.keep = True
+                if not unit.keep:
+                    return
+                del stack[unit.root:]
+                kept_until, observances = len(text) + 1, unit.observances
+                reader.rewind(unit.start, unit.number)
+                unit = None
+                continue
+            number, line, start = got
+            name, delim, rest = self._name(number, line)
+            if name == "BEGIN" or name == "END":
+                kind = self._component(number, line, delim, rest)
+                if kind is None:
+                    name = ""  # a line icalendar cannot read: neither BEGIN nor END
+            if name == "BEGIN":
+                components += 1
+                if components > MAX_CALENDAR_COMPONENTS:
+                    self.problems.append(Problem("ics.too-large", f"the calendar has more than "
+                                                 f"{MAX_CALENDAR_COMPONENTS:,} components", Loc(self.name, number, 1)))
+                    return
+                if len(stack) + 1 > max_depth:
                     self.problems.append(Problem("input.too-deep", f"components are nested deeper than {max_depth} "
-                                                 "levels", Loc(name, number, 1)))
+                                                 "levels", Loc(self.name, number, 1)))
                     return
                 if kind in ("STANDARD", "DAYLIGHT"):
                     observances += 1
                     if observances > MAX_OBSERVANCES:
                         self.problems.append(Problem("ics.invalid", f"the calendar's time zones have more than "
                                                      f"{MAX_OBSERVANCES} STANDARD/DAYLIGHT rules",
-                                                     Loc(name, number, 1)))
+                                                     Loc(self.name, number, 1)))
                         return
-                block = (kind, number, {})
-                current.append(block)
-                if kind == "VEVENT":
-                    self.events.append((number, block[2]))
-            elif upper.startswith("END:"):
-                depth = max(0, depth - 1)
-                if current:
-                    current.pop()
-            elif current:
-                match = _LINE.match(line)
-                if match:
-                    prop = match.group(1).upper()
-                    current[-1][2].setdefault(prop, number)
-                    if current[-1][0] in ("STANDARD", "DAYLIGHT"):
-                        self.observance(prop, line, number)
+                if unit is None and whole is None and start >= kept_until:
+                    if kind == "VTIMEZONE":
+                        whole = len(stack)
+                    elif kind != "VCALENDAR":
+                        unit = _Unit(len(stack), start, number, observances - (kind in ("STANDARD", "DAYLIGHT")))
+                elif unit is not None and kind == "VTIMEZONE":
+                    unit.keep = True
+                frame = _Frame(kind, {})
+                stack.append(frame)
+                if unit is None:
+                    if kind == "VEVENT":
+                        self.events.append((number, frame.props))
+                    self._emit(number, line, delim, rest)
+                continue
+            if name == "END" and stack:
+                frame = stack.pop()
+                if unit is None:
+                    self._emit(number, line, delim, rest)
+                    if whole is not None and len(stack) == whole:
+                        whole = None
+                    continue
+                if not unit.keep and frame.kind == "VEVENT" and self._may_match(frame):
+                    unit.keep = True
+                if len(stack) == unit.root:
+                    if unit.keep:  # read it again, in full
+                        kept_until, observances = reader.pos, unit.observances
+                        reader.rewind(unit.start, unit.number)
+                    unit = None
+                continue
+            if unit is not None:
+                if stack and (name == "SUMMARY" or name == "CATEGORIES") and stack[-1].kind == "VEVENT":
+                    self._record(stack[-1], name, line, delim, rest)
+                continue
+            if stack and name:
+                frame = stack[-1]
+                frame.props.setdefault(name, number)
+                if frame.kind in ("STANDARD", "DAYLIGHT"):
+                    self.observance(name, line, number)
+            self._emit(number, line, delim, rest)
+
+    def _name(self, number: int, line: str) -> tuple[str, str, int]:
+        """The property name ``icalendar`` reads (upper case; ``""`` for a line it cannot read),
+        the delimiter after it (``:`` or ``;``) and where the rest of the line starts."""
+        match = _LINE.match(line)
+        if match:
+            return match.group(1).upper(), match.group(2), match.end()
+        head = _HEAD.match(line).group()
+        delim = line[len(head):len(head) + 1]
+        if delim not in (":", ";"):
+            return "", "", 0
+        name = re.sub(r"[ \t]+", "", head.strip())
+        if not _TOKEN.fullmatch(name):
+            return "", "", 0
+        return name.upper(), delim, len(head) + 1
+
+    def _component(self, number: int, line: str, delim: str, rest: int) -> str | None:
+        """The component a BEGIN or END line names, as ``icalendar`` reads it; None if it cannot."""
+        if delim == ":":
+            return self._unescape(line[rest:]).upper()
+        self._use(number, 1, self._cost(line, delim, rest))  # parameters on BEGIN/END: icalendar decides
+        from icalendar.parser import Contentline
+        try:
+            return Contentline(line).parts()[2].upper()
+        except ValueError:
+            return None
+
+    def _record(self, frame: _Frame, name: str, line: str, delim: str, rest: int) -> None:
+        """Keep the raw value of a SUMMARY or CATEGORIES line; a line whose reading is not
+        plain (a VALUE or quoted parameter, an escape before the value) makes the event kept."""
+        if delim == ":":
+            value = line[rest:]
+        else:
+            colon = line.find(":", rest)
+            prefix = line[:colon] if colon >= 0 else line
+            if colon < 0 or '"' in prefix or "\\" in prefix or "VALUE" in prefix.upper():
+                frame.unsure = True
+                return
+            value = line[colon + 1:]
+        (frame.summaries if name == "SUMMARY" else frame.categories).append(value)
+
+    def _may_match(self, frame: _Frame) -> bool:
+        """Whether ``icalendar`` may read this VEVENT as matching (never False when it would)."""
+        if self.pattern is None or frame.unsure or len(frame.summaries) > 1:
+            return True
+        texts = [self._unescape(v) for v in frame.summaries]
+        for value in frame.categories:
+            texts.extend(self._split(value))
+        return any(self.pattern.search(t[:_MATCHED_CHARS]) for t in texts)
+
+    def _emit(self, number: int, line: str, delim: str, rest: int) -> None:
+        self._use(number, 1, self._cost(line, delim, rest))
+        self.kept.append(line)
+
+    @staticmethod
+    def _cost(line: str, delim: str, rest: int) -> int:
+        """The characters of a line, its name and parameters counted :data:`PARAMETER_WEIGHT`
+        times: icalendar reads a value about 0.35 microseconds a character, parameters about 3."""
+        if delim == ":":
+            head = rest
+        else:
+            head = _PARAMETERS.match(line, rest if delim == ";" else 0).end()
+        return len(line) + (PARAMETER_WEIGHT - 1) * head
+
+    def _use(self, number: int, lines: int, chars: int) -> None:
+        """Count what icalendar will read; ``ics.too-large`` at the line that passes a limit."""
+        self.used += lines
+        self.chars += chars
+        if self.used > self.max_lines:
+            what = f"more than {self.max_lines:,} content lines"
+        elif self.chars > self.max_chars:
+            what = f"more than {self.max_chars:,} characters (those of parameters counting {PARAMETER_WEIGHT} times)"
+        else:
+            return
+        self.problems.append(Problem("ics.too-large", f"the events that match and the time zones have {what} "
+                                     "to parse; narrow --match or export fewer events",
+                                     Loc(self.name, number, 1)))
+        raise _TooLarge
 
     def observance(self, prop: str, line: str, number: int) -> None:
         """Refuse a time-zone rule real calendars never write and that would take unbounded time."""
@@ -460,18 +750,16 @@ def import_ics(calendar: str, *, into: str | None = None, match: str = DEFAULT_M
     data.setdefault("applications", {})
     data.setdefault("events", [])
     name, text = read_text(calendar, limits)
-    blocks = _Blocks(name, text, limits.max_depth)
+    blocks = _Blocks(name, text, limits.max_depth, pattern)
     if blocks.problems:
         raise InputError(blocks.problems)
     if len(blocks.events) > limits.max_events:
-        raise InputError(Problem("timeline.too-many-events", f"the calendar has {len(blocks.events)} events; the "
-                                 f"limit is {limits.max_events}", blocks.loc(limits.max_events)))
-    events = _parse(name, text)
+        raise InputError(Problem("timeline.too-many-events", f"the calendar has {len(blocks.events)} matching "
+                                 f"events; the limit is {limits.max_events}", blocks.loc(limits.max_events)))
+    events = _parse(name, blocks.text)
     merge = _Merge(data, blocks, {m.lower() for m in me}, zone, application, company, into is not None)
     for index, event in enumerate(events):
-        summary = _text(event.get("SUMMARY"))[:_MATCHED_CHARS]
-        categories = _categories(event.get("CATEGORIES"))
-        if pattern.search(summary) or any(pattern.search(c[:_MATCHED_CHARS]) for c in categories):
+        if _matches(pattern, event):
             merge.add(event, index)
     if merge.problems:
         raise InputError(merge.problems)
@@ -480,6 +768,14 @@ def import_ics(calendar: str, *, into: str | None = None, match: str = DEFAULT_M
     except InputError as exc:
         raise InputError([_locate(p, merge.where, into or name) for p in exc.problems]) from None
     return Imported(data, timeline, merge.notices)
+
+
+def _matches(pattern: re.Pattern[str], event: Any) -> bool:
+    """Whether the SUMMARY or one of the CATEGORIES of a parsed VEVENT matches (their first
+    500 characters)."""
+    summary = _text(event.get("SUMMARY"))[:_MATCHED_CHARS]
+    return bool(pattern.search(summary)) or any(pattern.search(c[:_MATCHED_CHARS])
+                                                 for c in _categories(event.get("CATEGORIES")))
 
 
 def _parse(name: str, text: str) -> list[Any]:
