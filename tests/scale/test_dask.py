@@ -114,6 +114,29 @@ def test_audit_on_dask_prints_the_same_bytes_and_exit_code_as_the_local_executor
     assert dask == local
 
 
+def test_a_jsonl_caseload_with_bad_lines_on_dask_gives_the_local_executors_output(capsys, cluster, caseload,
+                                                                                   tmp_path):
+    """``followup audit caseload.jsonl --executor dask --format jsonl``: the same bytes and exit code
+    (2: some lines are invalid) as ``--executor local``; each bad line is a located error row in
+    its place, every good one a report."""
+    lines = []
+    for i, path in enumerate(caseload):
+        lines.append(json.dumps(json.loads(Path(path).read_text())))
+        if i % 15 == 7:  # bad lines interleaved: not JSON, and a valid JSON that is not a timeline
+            lines.append('{"candidate": "x", "events": [' if i % 2 else '{"events": 3}')
+    jsonl = tmp_path / "caseload.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n")
+    common = ("audit", str(jsonl), "--as-of", AS_OF, "--format", "jsonl", "--engine", "reference")
+    local = run(capsys, *common, "--executor", "local", "--jobs", "2")
+    dask = run(capsys, *common, "--executor", "dask", "--scheduler", address)
+    assert local[0] == 2 and dask[:2] == local[:2]
+    rows = [json.loads(line) for line in dask[1].splitlines()]
+    assert len(rows) == len(lines) and [r["line"] for r in rows] == list(range(1, len(lines) + 1))
+    bad = [r for r in rows if "errors" in r]
+    assert len(bad) == 4
+    assert all(e["file"] == str(jsonl) and e["line"] == r["line"] for r in bad for e in r["errors"])
+
+
 def test_ordered_map_on_dask_keeps_input_order_and_runs_init_once_per_worker_not_per_item(cluster):
     address, client = cluster
     items = list(range(97))
