@@ -76,6 +76,12 @@ WORKER_TARGET = "engine.service:run"
 # --------------------------------------------------------------------------- OpenAPI shapes
 
 
+_DECISION_ID = ("This answer's id (a UUID), also in the `X-Decision-Id` header and in the decision log "
+                "(`--decision-log`).")
+_REVISION = ("The content hash (`sha256:...`) of the effective policy that made the answer; the same "
+             "as `revision` in `GET /v1/policies` for the version in service.")
+
+
 class Schemas:
     """The request and response shapes, named as in the OpenAPI document's components.
 
@@ -117,6 +123,23 @@ class Schemas:
         as_of: str = Field(description="The instant evaluated, ISO 8601 UTC (`Z`).")
         policy: str = Field(description="The policy's name.")
         findings: list[Finding] = Field(description="Every finding, in rule order.")
+        decision_id: str = Field(description=_DECISION_ID)
+        policy_revision: str = Field(description=_REVISION)
+
+    class CheckResult(CheckResult):
+        """What `POST /v1/check` answers: the decision, its reasons, the earliest allowed instant and
+        the alternatives (`engine.decide.CheckResult` in Python), with the server's decision id and the
+        policy's revision."""
+
+        decision_id: str = Field(description=_DECISION_ID)
+        policy_revision: str = Field(description=_REVISION)
+
+    class Agenda(Agenda):
+        """What `POST /v1/agenda` answers: what is due, in order (`engine.decide.Agenda` in Python), with
+        the server's decision id and the policy's revision."""
+
+        decision_id: str = Field(description=_DECISION_ID)
+        policy_revision: str = Field(description=_REVISION)
 
     class Problem(BaseModel):
         """One problem with a request: a stable code, a one-line message, where it is."""
@@ -150,6 +173,8 @@ class Schemas:
         file: str = Field(description="The file it is loaded from.")
         serving: bool = Field(description="Whether a version of it is in service.")
         rules: list[str] = Field(description="The rule ids of the version in service.")
+        revision: str | None = Field(None, description="The content hash of the version in service "
+                                                       "(`null` if none), as answers report it.")
         errors: list[str] = Field(description="The problems of its latest edit, one line each (empty if it loads).")
 
     class PolicyList(BaseModel):
@@ -164,7 +189,8 @@ Schemas.PolicyList.model_rebuild()
 #: (model, JSON Schema mode) of every component
 _COMPONENTS = [
     (Schemas.AuditRequest, "validation"), (Schemas.CheckRequest, "validation"), (Schemas.AgendaRequest, "validation"),
-    (Schemas.AuditReport, "serialization"), (CheckResult, "serialization"), (Agenda, "serialization"),
+    (Schemas.AuditReport, "serialization"), (Schemas.CheckResult, "serialization"),
+    (Schemas.Agenda, "serialization"),
     (Schemas.ErrorResponse, "serialization"), (Schemas.Health, "serialization"),
     (Schemas.PolicyList, "serialization"),
 ]
@@ -194,7 +220,9 @@ def _post(request_model: str, answer: str, description: str) -> dict:
         "response_model": None,
         "openapi_extra": {"requestBody": {"required": True, "content": {
             "application/json": {"schema": _ref(request_model)}}}},
-        "responses": {200: _json(answer, description), **_ERRORS},
+        "responses": {200: {**_json(answer, description), "headers": {"X-Decision-Id": {
+            "description": "The answer's `decision_id`.", "schema": {"type": "string", "format": "uuid"}}}},
+            **_ERRORS},
     }
 
 
@@ -359,6 +387,7 @@ def create_app(policies_dir: str | os.PathLike[str] | None = None, engine: str =
     app.state.large_pool = large_pool
     app.state.large_in_flight = large_in_flight
     app.state.time_budget = time_budget
+    app.state.require_auth = tenants is not None  # the OpenAPI document says the key is required
     app.state.auth, app.state.observer = auth, observer
     app.add_middleware(auth.middleware(_error))  # inside _Guard: 401 without a tenant's key
     app.add_middleware(_Guard)

@@ -1,8 +1,10 @@
 """The agenda as an iCalendar file (RFC 5545), written with the ``icalendar`` package.
 
-Every agenda item that has a time becomes one VEVENT: the open obligations (``due``,
-``overdue``) and the inquiry windows. Prohibitions (``no further contact with ...``) have
-no time and are not calendar entries; the text and JSON agendas list them.
+Every agenda item is one calendar entry. Those that have a time -- the open obligations
+(``due``, ``overdue``) and the inquiry windows -- are VEVENTs. A prohibition (``no further
+contact with ...``) has no time: it is a VTODO (a task, which calendar programs list beside
+the calendar) that starts at the as-of instant and has no due date, so it stays on the
+list as long as that agenda is the current one.
 
 * ``DTSTART`` is the item's due time, or for an inquiry window the instant it opens; an
   overdue item, still owed, starts at the as-of instant. Times are written in UTC
@@ -31,7 +33,7 @@ from ..decide import Agenda, AgendaItem
 from ..timeline import Timeline
 from .escape import escape_text
 
-__all__ = ["render_agenda_ics", "calendar_items", "PRODID"]
+__all__ = ["render_agenda_ics", "calendar_items", "prohibitions", "PRODID"]
 
 PRODID = "-//followup//agenda//EN"
 UTC = timezone.utc
@@ -44,6 +46,11 @@ DEADLINE_REMINDER = timedelta(hours=1)
 def calendar_items(result: Agenda) -> list[AgendaItem]:
     """The items that become calendar entries: all those with a time (not the prohibitions)."""
     return [item for item in result.items if item.due is not None and item.kind != "prohibition"]
+
+
+def prohibitions(result: Agenda) -> list[AgendaItem]:
+    """The items that become tasks (VTODO): the prohibitions, which have no time."""
+    return [item for item in result.items if item.due is None or item.kind == "prohibition"]
 
 
 def _instant(text: str) -> datetime:
@@ -74,13 +81,15 @@ def _summary(timeline: Timeline, item: AgendaItem) -> str:
     whom = timeline.contact_name(item.contact) if item.contact else company
     if item.kind == "inquiry-window":
         return f"status inquiry allowed: {whom} ({company})"
+    if item.kind == "prohibition" or item.due is None:
+        return f"do not: {item.rule} - {whom} ({company})"
     what = "late" if item.kind == "overdue" else "due"
     return f"{what}: {item.rule} - {whom} ({company})"
 
 
 def render_agenda_ics(result: Agenda, timeline: Timeline) -> str:
     """``result`` as an iCalendar document (CRLF line ends, as RFC 5545 writes them)."""
-    from icalendar import Alarm, Calendar, Event
+    from icalendar import Alarm, Calendar, Event, Todo
 
     as_of = _instant(result.as_of)
     cal = Calendar()
@@ -115,4 +124,15 @@ def render_agenda_ics(result: Agenda, timeline: Timeline) -> str:
             alarm.add("trigger", start, parameters={"VALUE": "DATE-TIME"})
         event.add_component(alarm)
         cal.add_component(event)
+    for item in prohibitions(result):
+        todo = Todo()
+        todo.add("uid", _uid(timeline, item, seen))
+        todo.add("dtstamp", as_of)
+        todo.add("dtstart", as_of)
+        todo.add("summary", _clean(_summary(timeline, item)))
+        todo.add("description", _clean(f"{item.message} (policy {result.policy}, rule {item.rule}; "
+                                       f"agenda as of {result.as_of})"))
+        todo.add("categories", ["followup", item.kind])
+        todo.add("status", "NEEDS-ACTION")
+        cal.add_component(todo)
     return cal.to_ical().decode("utf-8")

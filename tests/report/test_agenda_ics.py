@@ -1,8 +1,9 @@
 """``followup agenda --format ics``: the agenda as an iCalendar file (engine/report/ics.py).
 
-Every agenda item with a time (open obligations, inquiry windows) is exactly one VEVENT
-with its start, a reminder, a stable UID and DTSTAMP = the as-of instant; the file
-parses with the ``icalendar`` package; user text cannot add components or lines.
+Every agenda item is exactly one entry: one with a time (open obligations, inquiry
+windows) a VEVENT with its start, a reminder, a stable UID and DTSTAMP = the as-of
+instant; a prohibition a VTODO with no due date. The file parses with the ``icalendar``
+package; user text cannot add components or lines.
 """
 
 from __future__ import annotations
@@ -51,13 +52,21 @@ def test_each_timed_item_is_one_vevent_with_start_reminder_uid_and_dtstamp():
     assert len({str(e["uid"]) for e in events}) == 3
 
 
-def test_prohibitions_have_no_time_and_are_not_entries():
+def _vtodos(text: str):
+    return list(icalendar.Calendar.from_ical(text).walk("VTODO"))
+
+
+def test_prohibitions_have_no_time_and_are_tasks_not_events():
     timeline = load_timeline(ROOT / "examples" / "forgetful.yaml")
     result = _agenda(timeline, "2026-06-05T00:00:00Z")
     kinds = [i.kind for i in result.items]
     assert "prohibition" in kinds
-    assert len(_vevents(render_agenda_ics(result, timeline))) == len(calendar_items(result)) == \
-        sum(k != "prohibition" for k in kinds)
+    text = render_agenda_ics(result, timeline)
+    assert len(_vevents(text)) == len(calendar_items(result)) == sum(k != "prohibition" for k in kinds)
+    todos = _vtodos(text)
+    assert len(todos) == kinds.count("prohibition")
+    assert all("due" not in t and t.decoded("dtstart") == parse_instant("2026-06-05T00:00:00Z") for t in todos)
+    assert all(str(t["summary"]).startswith("do not: ") for t in todos)
 
 
 def test_an_overdue_item_starts_at_the_as_of_instant_and_keeps_its_uid():
@@ -113,15 +122,18 @@ def test_cli_agenda_format_ics(capsys):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=timelines(max_events=8), hours=st.integers(-48, 24 * 30))
-def test_any_valid_timelines_agenda_ics_parses_with_one_vevent_per_timed_item(data, hours):
+def test_any_valid_timelines_agenda_ics_parses_with_one_entry_per_agenda_item(data, hours):
     """Invariant: for any valid timeline and as-of, the ics agenda parses with icalendar and has
-    exactly one VEVENT (with a unique UID and one VALARM) per agenda item that has a time."""
+    exactly one entry per agenda item: a VEVENT (with a unique UID and one VALARM) per item that
+    has a time, a VTODO per prohibition, and no two entries with the same UID."""
     timeline = timeline_from_data(data)
     events = [e.at for e in timeline.events]
     as_of = (max(events) if events else parse_instant("2026-03-02T12:00:00Z")) + timedelta(hours=hours)
     result = agenda(timeline, load_policy(), as_of)
-    parsed = _vevents(render_agenda_ics(result, timeline))
+    text = render_agenda_ics(result, timeline)
+    parsed, todos = _vevents(text), _vtodos(text)
     assert len(parsed) == len(calendar_items(result))
-    assert len({str(e["uid"]) for e in parsed}) == len(parsed)
+    assert len(parsed) + len(todos) == len(result.items)
+    assert len({str(e["uid"]) for e in parsed + todos}) == len(parsed) + len(todos)
     assert all(len(e.walk("VALARM")) == 1 for e in parsed)
     assert [e.decoded("dtstamp") for e in parsed] == [as_of] * len(parsed)

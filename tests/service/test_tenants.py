@@ -503,3 +503,21 @@ def test_the_worked_example_of_operations_md_runs_and_prints_what_it_shows(tmp_p
     assert out.splitlines() == _doc_block("worked example output").splitlines()
     tenants = (work / "tenants.yaml").read_text(encoding="utf-8")
     assert "fu_" not in tenants and "fu_" not in (work / "server.log").read_text(encoding="utf-8")
+
+
+def test_with_tenants_the_openapi_document_requires_the_key_and_describes_the_decision_fields(client, setup):
+    """A server with tenants says every /v1/ operation needs the bearer key (no anonymous
+    alternative) and answers 401 without one; its answers' schemas name `decision_id` and
+    `policy_revision`, and the 200 answers the `X-Decision-Id` header."""
+    doc = client.get("/openapi.json").json()
+    for path, methods in doc["paths"].items():
+        for operation in methods.values():
+            if path.startswith("/v1/"):
+                assert operation["security"] == [{"bearerAuth": []}], path
+                assert "401" in operation["responses"], path
+    schemas = doc["components"]["schemas"]
+    for name in ("AuditReport", "CheckResult", "Agenda"):
+        assert {"decision_id", "policy_revision"} <= set(schemas[name]["required"]), name
+    assert "X-Decision-Id" in doc["paths"]["/v1/check"]["post"]["responses"]["200"]["headers"]
+    answer = client.post("/v1/check", json=CHECK, headers=setup.headers(setup.alpha)).json()
+    assert answer["decision_id"] and answer["policy_revision"].startswith("sha256:")
