@@ -126,6 +126,7 @@ def test_a_jsonl_caseload_with_bad_lines_on_dask_gives_the_local_executors_outpu
             lines.append('{"candidate": "x", "events": [' if i % 2 else '{"events": 3}')
     jsonl = tmp_path / "caseload.jsonl"
     jsonl.write_text("\n".join(lines) + "\n")
+    address, _ = cluster
     common = ("audit", str(jsonl), "--as-of", AS_OF, "--format", "jsonl", "--engine", "reference")
     local = run(capsys, *common, "--executor", "local", "--jobs", "2")
     dask = run(capsys, *common, "--executor", "dask", "--scheduler", address)
