@@ -140,12 +140,19 @@ def _code(response) -> str:
 
 def _probe_healthz(url: str, duration: float, out) -> None:
     """In its own process: ``GET /healthz`` every 100 ms for ``duration`` s; sends
+    ``"ready"`` once it is started (imports done, one probe made: the phase's clock starts
+    then, so the prober's start-up does not compete with the phase's first requests), then
     ``(latencies in s, {error: count})`` on the pipe ``out``."""
     import httpx
     latencies: list[float] = []
     errors: Counter = Counter()
-    end = time.monotonic() + duration
     with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT) as http:
+        try:
+            http.get("/healthz")
+        except httpx.HTTPError:
+            pass
+        out.send("ready")
+        end = time.monotonic() + duration
         while time.monotonic() < end:
             t0 = time.perf_counter()
             try:
@@ -201,6 +208,8 @@ async def _phase(url: str, pid: int, clients: int, duration: float, good, hostil
     prober = ctx.Process(target=_probe_healthz, args=(url, duration, child_end), daemon=True)
     prober.start()
     child_end.close()
+    if not prober_pipe.poll(60) or prober_pipe.recv() != "ready":
+        raise RuntimeError("the /healthz prober did not start")
     start = time.monotonic()
     end = start + duration
 

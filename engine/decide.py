@@ -12,9 +12,6 @@ still open, when the next status inquiry is allowed, and standing prohibitions.
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-from collections import OrderedDict
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -176,7 +173,7 @@ class _Checker:
     def __init__(self, timeline: Timeline, policy: Policy, when: datetime, engine: "str | Backend"):
         self.timeline, self.policy, self.when = timeline, policy, when
         self.backend = get_backend(engine) if isinstance(engine, str) else engine
-        self.table = _base_facts(timeline, policy.program, when)
+        self.table = prepare_facts(timeline, policy.program, when)
         #: application -> its base facts grouped by event (the reference backend's view), on first use
         self._apps: dict[str, _Application] = {}
         ident, n = "planned", 1
@@ -218,39 +215,6 @@ class _Checker:
             matches = [m for m in self.backend.run(program, alone) if m.offender in fids]
         findings = build_findings(program, table, matches, self.timeline, planned=self.ident)
         return [f for f in findings if self.ident in f.events]
-
-
-#: the base facts of recent checks: a tracker checks several planned messages against one
-#: timeline (the same objects), and preparing its facts is most of an allowed check
-_BASE_CACHE_SIZE = 16
-#: timelines with more facts than this are not kept (a 10,000-event table is tens of MB)
-_BASE_CACHE_MAX_FACTS = 5000
-_base_cache: "OrderedDict[tuple, tuple[Timeline, Any, FactTable]]" = OrderedDict()
-_base_lock = threading.Lock()
-
-
-def _base_facts(timeline: Timeline, program, when: datetime) -> FactTable:
-    """``prepare_facts(timeline, program, when)``, from the cache when the same timeline
-    (the same objects: timelines and events are frozen models) was prepared under the
-    same program before. The facts do not depend on ``when`` (only the table's clock does),
-    and nothing changes a prepared table: :func:`append_event` and the backends only read it.
-    The key is made of object identities; the entry holds the objects, so an id cannot be
-    reused by another object while its entry exists."""
-    key = (id(program), *(id(getattr(timeline, name)) for name in type(timeline).model_fields if name != "events"),
-           *map(id, timeline.events))
-    with _base_lock:
-        entry = _base_cache.get(key)
-        if entry is not None:
-            _base_cache.move_to_end(key)
-    if entry is not None and entry[1] is program:
-        return dataclasses.replace(entry[2], clock=epoch(when))
-    table = prepare_facts(timeline, program, when)
-    if len(table.facts) <= _BASE_CACHE_MAX_FACTS:
-        with _base_lock:
-            _base_cache[key] = (timeline, program, table)
-            while len(_base_cache) > _BASE_CACHE_SIZE:
-                _base_cache.popitem(last=False)
-    return table
 
 
 def _denies(findings: list[Finding]) -> bool:
