@@ -305,6 +305,7 @@ async def _open_loop(url: str, schedule: list[tuple[str, bytes]], rate: float, d
     pool = _Pool(host, int(port))
     per_action: dict[str, list[float]] = {}
     outcome = {"ok": 0, "timeout": 0, "error": 0, "wrong": 0}
+    error_kinds: dict[str, int] = {}
     lag: list[float] = []
     decisions = {name: b'"decision":"' + EXPECTED[name].encode() + b'"' for name in ACTIONS}
 
@@ -318,12 +319,14 @@ async def _open_loop(url: str, schedule: list[tuple[str, bytes]], rate: float, d
         except asyncio.TimeoutError:
             outcome["timeout"] += 1
             return
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             outcome["error"] += 1
+            error_kinds[type(exc).__name__] = error_kinds.get(type(exc).__name__, 0) + 1
             return
         elapsed = time.perf_counter() - due
         if status != 200:
             outcome["error"] += 1
+            error_kinds[f"HTTP {status}"] = error_kinds.get(f"HTTP {status}", 0) + 1
             return
         if decisions[name] not in payload:
             outcome["wrong"] += 1
@@ -356,7 +359,7 @@ async def _open_loop(url: str, schedule: list[tuple[str, bytes]], rate: float, d
                         + [float("inf")] * (outcome["timeout"] + outcome["error"]))
     p50_all, p99_all = percentile(everything, 50), percentile(everything, 99)
     return {"groups": groups, "p50_all_ms": p50_all * 1e3, "p99_all_ms": p99_all * 1e3,
-            "outcome": outcome, "sent": total, "send_seconds": sent_in, "wall": wall, "rate": rate,
+            "outcome": outcome, "error_kinds": error_kinds, "sent": total, "send_seconds": sent_in, "wall": wall, "rate": rate,
             "connections": pool.opened, "completed_per_s": outcome["ok"] / wall,
             "send_lag_p99_ms": percentile(lag, 99) * 1e3}
 
@@ -369,7 +372,8 @@ def _print_open_loop(label: str, res: dict) -> None:
     o = res["outcome"]
     print(f"  {label}: sent {res['sent']} in {res['send_seconds']:.1f} s "
           f"(client send lag p99 {res['send_lag_p99_ms']:.1f} ms, {res['connections']} connections), answered {o['ok']} "
-          f"({res['completed_per_s']:.1f}/s over {res['wall']:.1f} s), timeouts {o['timeout']}, errors {o['error']}, "
+          f"({res['completed_per_s']:.1f}/s over {res['wall']:.1f} s), timeouts {o['timeout']}, errors {o['error']}"
+          f"{' (' + ', '.join(f'{k}: {v}' for k, v in res['error_kinds'].items()) + ')' if res['error_kinds'] else ''}, "
           f"wrong {o['wrong']}")
     fmt = (lambda v: f"{v:,.1f} ms" if v != float("inf") else f"> {REQUEST_TIMEOUT:.0f} s (timed out)")
     print(f"    all {res['sent']} requests sent (unanswered ones counted as slowest): p50 {fmt(res['p50_all_ms'])}, "

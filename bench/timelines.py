@@ -37,6 +37,9 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+#: the largest interview round the timeline format allows (engine.timeline.MAX_ROUND)
+MAX_ROUND = 1000
+
 __all__ = ["generate", "generate_one", "validate"]
 
 UTC = timezone.utc
@@ -200,7 +203,7 @@ class _App:
         ends = self.now + timedelta(minutes=length)
         interview = {"with": panel, "ends_at": ends.isoformat()}
         if rng.random() < 0.7:
-            interview["round"] = number
+            interview["round"] = min(number, MAX_ROUND)  # the timeline format allows rounds up to 1,000
         self.emit("interview", **interview)
         if len(self.events) >= budget:
             return False
