@@ -19,13 +19,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
@@ -45,6 +41,7 @@ for _path in (str(ROOT), str(ROOT / "tests")):
     if _path not in sys.path:  # also run as a script (--write-examples)
         sys.path.insert(0, _path)
 
+from .live import live_server
 from engine.openapi import EXAMPLES_FILE, SECURITY_SCHEME  # noqa: E402
 from engine.server import create_app  # noqa: E402
 
@@ -248,35 +245,8 @@ AGENDA = {"timeline": example_timeline("over-eager"), "as_of": "2026-04-06T15:30
 def live_url(tmp_path_factory):
     """``followup serve`` (reference engine, one worker) on an ephemeral loopback port;
     stopped (SIGTERM, then SIGKILL) whatever happens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("client") / "server.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--engine", "reference", "--workers", "1"],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("followup serve did not start")
+    with live_server(tmp_path_factory.mktemp("client"), workers=1) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import warnings
 
 import httpx
@@ -33,6 +27,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*httpx.*", category=Warning)
     from fastapi.testclient import TestClient
 
+from .live import live_server
 from engine.server import MAX_BODY, create_app
 
 from .payloads import ROOT, example_timeline
@@ -170,35 +165,8 @@ EXAMPLES = 30
 @pytest.fixture(scope="module")
 def live_url(tmp_path_factory):
     """``followup serve`` (reference engine) on an ephemeral loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("fuzz") / "server.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--engine", "reference", "--workers", "2"],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("followup serve did not start")
+    with live_server(tmp_path_factory.mktemp("fuzz"), workers=2) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
 
 
 if schemathesis is not None:
