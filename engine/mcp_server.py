@@ -49,6 +49,7 @@ from .budget import Budget, OverBudget, check_budget_seconds
 from .decide import Agenda, CheckResult
 from .errors import InputError, Problem
 from .isolation import WorkerUnavailable
+from .findings import Finding
 from .limits import DEFAULT_LIMITS, MAX_BODY_BYTES, TIME_BUDGET_SECONDS, Limits
 from .policy.explain import RuleExplanation
 from .policy.store import PolicyStore
@@ -73,6 +74,17 @@ class ExplainRuleRequest(BaseModel):
     rule: str = Field(description="The rule's id, e.g. `thank-you-within-24h` (`list_policies` lists them).",
                       max_length=200)
     policy: str = Field("etiquette", description="The name of a policy the server serves.", max_length=200)
+
+
+class AuditAnswer(BaseModel):
+    """What `audit_timeline` answers: the findings contract (the HTTP `AuditReport` without the
+    server's decision id: tool calls go to no decision log), and the policy's revision."""
+
+    as_of: str = Field(description="The instant evaluated, ISO 8601 UTC (`Z`).")
+    policy: str = Field(description="The policy's name.")
+    findings: list[Finding] = Field(description="Every finding, in rule order.")
+    policy_revision: str = Field(description="The content hash (`sha256:...`) of the effective policy that "
+                                             "made the answer.")
 
 
 class ListPoliciesRequest(BaseModel):
@@ -111,7 +123,7 @@ TOOLS = (
          "Every finding of a follow-up etiquette policy on a candidate's timeline as of an instant: overdue "
          "thank-yous, premature or too frequent inquiries, messages on the wrong channel, contact after a "
          "rejection, and so on. Events after `as_of` are left out.",
-         Schemas.AuditRequest, Schemas.AuditReport, "audit"),
+         Schemas.AuditRequest, AuditAnswer, "audit"),
     Tool("explain_rule", "Explain a policy rule",
          "Explain one rule of a policy: its id, kind, severity and category, its parameters with their "
          "values, its message, and the file and line where each value was set (an agency's override names "
