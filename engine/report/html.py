@@ -296,11 +296,17 @@ def _ticks(t0: datetime, t1: datetime, zone: str) -> list[tuple[datetime, str, s
         if span / (hours * 3600) <= MAX_TICKS:
             local = t0.astimezone(tz).replace(minute=0, second=0, microsecond=0)
             for _ in range(int(span // 3600) + 2):  # each hour of the range, at most 12 * MAX_TICKS + 2
-                if local.hour % hours == 0:
-                    instant = local.astimezone(UTC)
+                instant = local.astimezone(UTC)
+                # a local hour the zone skipped is no tick (its round trip lands off the hour)
+                if local.hour % hours == 0 and instant.astimezone(tz).minute == 0:
                     if t0 <= instant <= t1:
                         out.append((instant, local.strftime("%H:%M"), local.strftime("%a %d %b")))
-                local = (local.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
+                # the next whole local hour (an offset change of a quarter hour, as Kathmandu's in
+                # 1986, moves the hours off the UTC grid)
+                later = (local.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
+                local = later.replace(minute=0, second=0, microsecond=0)
+                if local.astimezone(UTC) <= later.astimezone(UTC) - timedelta(hours=1):
+                    local = later
                 if local.astimezone(UTC) > t1:
                     break
             return out
@@ -311,8 +317,8 @@ def _ticks(t0: datetime, t1: datetime, zone: str) -> list[tuple[datetime, str, s
         if days / step <= MAX_TICKS:
             day = first if step < 7 else first + timedelta(days=(-first.weekday()) % 7)  # weeks start on Monday
             while day <= last:
-                instant = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-                if t0 <= instant <= t1:
+                instant = _midnight(day, tz)
+                if instant is not None and t0 <= instant <= t1:
                     out.append((instant, day.strftime("%a %d %b"), day.strftime("%Y") if not out else ""))
                 day += timedelta(days=step)
             return out
@@ -324,11 +330,18 @@ def _ticks(t0: datetime, t1: datetime, zone: str) -> list[tuple[datetime, str, s
     index += (-index) % step
     while index <= last.year * 12 + last.month - 1:
         day = date(index // 12, index % 12 + 1, 1)
-        instant = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-        if t0 <= instant <= t1:
+        instant = _midnight(day, tz)
+        if instant is not None and t0 <= instant <= t1:
             out.append((instant, day.strftime("%b %Y") if step < 12 else day.strftime("%Y"), ""))
         index += step
     return out
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime | None:
+    """Local midnight of ``day`` in UTC, or None when the zone skipped it (a clock change at
+    midnight: it is no whole local hour then)."""
+    instant = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    return instant if instant.astimezone(tz).time() == time(0) else None
 
 
 def _local(instant: datetime, zone: str) -> str:

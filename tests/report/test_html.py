@@ -471,3 +471,14 @@ def test_a_deadline_window_is_drawn_missed_exactly_when_a_finding_says_so(case):
     assert missed == found
     assert all(w.end >= as_of for w in wins if w.status == "open")
     assert all(w.start <= w.end for w in wins)
+
+
+@pytest.mark.parametrize("t0, t1", [("1985-01-01T00:00:00Z", "2000-01-01T00:00:00Z"),
+                                    ("1985-12-31T12:00:00Z", "1986-01-01T06:00:00Z")])
+def test_a_quarter_hour_offset_change_keeps_every_tick_on_a_whole_local_hour(t0, t1):
+    """Asia/Kathmandu went from +05:30 to +05:45 at local midnight of 1986-01-01 (that
+    midnight never happened): the axis keeps whole local hours on both sides of it."""
+    from zoneinfo import ZoneInfo
+    from engine.api import parse_instant
+    ticks = html._ticks(parse_instant(t0), parse_instant(t1), "Asia/Kathmandu")
+    assert ticks and all(t.astimezone(ZoneInfo("Asia/Kathmandu")).minute == 0 for t, _, _ in ticks)
