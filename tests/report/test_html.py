@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 from contextlib import redirect_stdout
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pytest
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 
 from engine import api
 from engine.cli import main
+from engine.report.summary import SummaryRow
 from engine.report import RENDERERS, AuditItem, render
 from engine.report import html
 from engine.timeline import timeline_from_data
@@ -311,25 +311,14 @@ def test_hostile_finding_messages_are_escaped_too():
 
 # -- the summary table --------------------------------------------------------------------------
 
-@dataclass
-class Row:
-    candidate: str | None
-    file: str
-    anchor: str | None
-    applications: int = 0
-    violations: int = 0
-    warnings: int = 0
-    next_item: str | None = None
-    next_due: datetime | None = None
-    invalid: bool = False
-    problems: list[str] = field(default_factory=list)
+Row = SummaryRow  # the caseload's rows (engine/report/summary.py), as batch.py hands them over
 
 
 def test_the_summary_links_each_candidate_to_its_section_and_shows_invalid_files():
     rows = [Row("Alex Moreno", "examples/forgetful.yaml", "t1", 1, 2, 2, "thank-you to Ben Foster",
                 datetime(2026, 5, 14, 19, 0, tzinfo=UTC)),
             Row("<script>x</script>", "a<b>.yaml", "t2", 1, 0, 0, None, None),
-            Row(None, "bad.yaml", None, invalid=True,
+            Row("", "bad.yaml", "", invalid=True,
                 problems=["bad.yaml:3:5: error[timeline.invalid]: `<i>x</i>` is not a timestamp"])]
     fragment = html.summary_table(rows)
     root = parse(html.page_head("t") + fragment + html.page_tail())
