@@ -19,6 +19,7 @@ arithmetic on them (end of a local day, a duration, business days) can overflow.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -65,6 +66,12 @@ _TIMESTAMP_TEXT = (_DATE_TEXT + r"[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.(
 _DATE = re.compile(_DATE_TEXT)
 _TIMESTAMP = re.compile(_TIMESTAMP_TEXT)
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+#: the form trackers write (``T``, seconds, at most 6 fraction digits, ``Z`` or a valid ``+HH:MM``):
+#: ``datetime.fromisoformat`` (C) reads every match as :func:`_parse_general` does
+_COMMON_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+                               r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+#: a lone surrogate in JSON text written with ``ensure_ascii=False`` (a NUL is written ``\u0000``)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _EXAMPLE = "`2026-03-02T10:00:00-05:00`"
 
 
@@ -78,6 +85,23 @@ def _check_year(year: int, text: str) -> None:
 
 
 def parse_timestamp(text: str) -> datetime:
+    """A datetime from RFC 3339 text: aware with an offset, naive without one.
+
+    The common form is read by ``datetime.fromisoformat``; anything else (and every
+    error) by the general parser, :func:`_parse_general`, which is the definition.
+    """
+    if _COMMON_TIMESTAMP.fullmatch(text):
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            pass  # an impossible date or time of day: the general parser says which
+        else:
+            _check_year(parsed.year, text)
+            return parsed
+    return _parse_general(text)
+
+
+def _parse_general(text: str) -> datetime:
     """A datetime from RFC 3339 text: aware with an offset, naive without one.
 
     ``YYYY-MM-DD``, then ``T``, ``t`` or a space, then ``HH:MM``, optional ``:SS`` and
@@ -486,6 +510,10 @@ class Timeline(_Model):
 
 
 
+#: the event fields that name contacts (Python name, name in the file)
+_CONTACT_FIELDS = (("with_", "with"), ("to", "to"), ("by", "by"), ("from_", "from"), ("contact", "contact"))
+
+
 def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[Timeline, list[Problem]]:
     problems: list[Problem] = []
 
@@ -512,9 +540,11 @@ def _cross_check(tl: Timeline, doc: Document | None, root: tuple = ()) -> tuple[
         elif app not in tl.applications:
             problem("timeline.unknown-application",
                     f"unknown application `{app}`{did_you_mean(app, tl.applications)}", (i, "application"))
-        for field_name, alias in (("with_", "with"), ("to", "to"), ("by", "by"), ("from_", "from"),
-                                  ("contact", "contact")):
-            value = getattr(event, field_name, None)
+        fields = event.__dict__  # pydantic's getattr is slow for fields a model lacks
+        for field_name, alias in _CONTACT_FIELDS:
+            value = fields.get(field_name)
+            if not value:
+                continue
             ids = value if isinstance(value, list) else ([value] if value else [])
             for j, contact in enumerate(ids):
                 if contact not in tl.contacts:
@@ -536,6 +566,8 @@ def text_problems(data: Any, doc: Document | None, code: str, root: tuple = ()) 
     Located in ``doc`` (``data`` sits at ``root`` in it) when given; paths escape the
     offending characters. Shared containers (YAML aliases) are looked at once.
     """
+    if not _may_hold_bad_text(data):
+        return []
     problems: list[Problem] = []
     seen: set[int] = set()
     stack: list[tuple[tuple, Any]] = [((), data)]
@@ -562,6 +594,18 @@ def text_problems(data: Any, doc: Document | None, code: str, root: tuple = ()) 
         elif isinstance(node, str) and _BAD_CHARS.search(node):
             add(path, _bad_text(node), False)
     return problems
+
+
+def _may_hold_bad_text(data: Any) -> bool:
+    """False when no key or text in ``data`` holds a NUL or a lone surrogate, found in one
+    pass of the C JSON encoder; True when one may (then :func:`text_problems` walks the data
+    to locate them), including for data the encoder cannot write (recursive aliases,
+    keys that are not scalars)."""
+    try:
+        dumped = json.dumps(data, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return True
+    return "\\u0000" in dumped or _SURROGATE.search(dumped) is not None
 
 
 def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = (), *,
