@@ -931,7 +931,7 @@ def pydantic_problems(exc: Any, doc: Document, code_prefix: str, root: Path = ()
         kind = err["type"]
         if kind == "extra_forbidden":
             field_name = loc[-1] if loc else "?"
-            msg = f"unknown field `{field_name}`"
+            msg = f"unknown field `{shown(str(field_name), _PATH_KEY)}`"
             where = doc.loc_of(path, key=True)
             code = f"{code_prefix}.unknown-field"
         elif kind == "missing":
@@ -993,10 +993,22 @@ def _clean(msg: str) -> str:
 
 
 def dotted_path(path: Path) -> str:
+    """``path`` as users write it (``events[3].to``), fit for a one-line message: keys with
+    control characters are escaped (``\\n``), long ones cut."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            text = str(part)
+            if not text.isprintable() or len(text) > _PATH_KEY:
+                text = shown(text, _PATH_KEY)
+            out += f".{text}" if out else text
     return out
+
+
+#: how much of a key a path shows
+_PATH_KEY = 200
 
 
 def draft07_schema(adapter_or_model: Any, title: str) -> dict:

@@ -425,6 +425,19 @@ TIMELINES = [(api.load_timeline(p), _as_of(p)) for p in EXAMPLES]
 SHIPPED = {name: load_policy(name).document.data for name in shipped_policies()}
 
 
+@pytest.mark.parametrize("key", ["\n", "a\rb", "\t", "x" * 5000])
+def test_a_policy_key_with_a_line_break_or_of_any_length_gives_one_line_errors(key):
+    """A key such as ``"\\n"`` in ``parameters`` (found by the mutation property below) is escaped
+    in the message and the path, and a long one cut, so every problem stays on one line."""
+    document = copy.deepcopy(SHIPPED["etiquette"])
+    document["parameters"] = {key: None}
+    with pytest.raises(InputError) as caught:
+        policy_from_text(json.dumps(document), "mutated.json")
+    for p in caught.value.problems:
+        assert "\n" not in p.message and "\r" not in p.message and "\n" not in (p.path or "")
+        assert len(p.message) < 600, p.message
+
+
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
