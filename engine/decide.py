@@ -23,7 +23,7 @@ from .calendar import iso_utc, local_time
 from .errors import InputError, Problem, did_you_mean
 from .backends import Backend, get_backend
 from .backends.reference import _RUN, _Application, ReferenceBackend
-from .facts import FactTable, append_event, epoch, from_epoch, prepare_facts
+from .facts import FactTable, append_event, epoch, from_epoch, prepare_application
 from .findings import Finding, build_findings, human_type
 from .ir import Absence, Count, Flag, Follows, OutsideHours, Premature
 from .policy import Policy
@@ -173,36 +173,47 @@ class _Checker:
     def __init__(self, timeline: Timeline, policy: Policy, when: datetime, engine: "str | Backend"):
         self.timeline, self.policy, self.when = timeline, policy, when
         self.backend = get_backend(engine) if isinstance(engine, str) else engine
-        self.table = prepare_facts(timeline, policy.program, when)
+        #: application -> its base facts, prepared (or found prepared) on first use
+        self._tables: dict[str, FactTable] = {}
         #: application -> its base facts grouped by event (the reference backend's view), on first use
         self._apps: dict[str, _Application] = {}
+        #: application -> its business calendar under the policy, shared by every table prepared here
+        self._calendars: dict[str, object] = {}
         ident, n = "planned", 1
         while ident in timeline.by_id:
             n += 1
             ident = f"planned-{n}"
         self.ident = ident
 
+    def table(self, app: str) -> FactTable:
+        """The facts of ``app``'s recorded events (only its own: every node is application-scoped)."""
+        table = self._tables.get(app)
+        if table is None:
+            table = self._tables[app] = prepare_application(self.timeline, self.policy.program, self.when, app,
+                                                            self._calendars)
+        return table
+
     def place(self, action: PlannedAction, when: datetime) -> FactTable:
-        """The facts with ``action`` sent at ``when`` appended, as of ``when``."""
+        """The facts of ``action``'s application with ``action`` sent at ``when`` appended, as of ``when``."""
         check_action_refs(self.timeline, action)
         app = action.application or next(iter(self.timeline.applications))
         # not validated again: the action was, and ``when`` may be a boundary past the last instant
         # a timeline may hold (MAX_INSTANT), which is still far from overflowing
         event = Outreach.model_construct(id=self.ident, type=action.type, at=when, application=app,
                                          to=list(action.to), channel=action.channel, body=action.body)
-        return append_event(self.table, self.timeline, self.policy.program, event, when)
+        return append_event(self.table(app), self.timeline, self.policy.program, event, when, self._calendars)
 
     def caused(self, action: PlannedAction, when: datetime) -> list[Finding]:
         """The findings that cite ``action`` sent at ``when``."""
         program = self.policy.program
         table = self.place(action, when)
-        own = table.facts[len(self.table.facts):]
-        app = own[0]["app"]
+        app = table.facts[-1]["app"]
+        own = table.facts[len(self.table(app).facts):]
         fids = {f["fid"] for f in own}
         if isinstance(self.backend, ReferenceBackend):
             base = self._apps.get(app)
             if base is None:
-                base = self._apps[app] = _Application(self.table.apps.get(app, []))
+                base = self._apps[app] = _Application(self.table(app).facts)
             facts = base.with_event(own)
             matches = []
             for index, node in enumerate(program.nodes):
@@ -210,27 +221,50 @@ class _Checker:
                 if any(f[key] for f in own):
                     matches.extend(m for m in _RUN[type(node)](index, node, table, facts) if m.offender in fids)
         else:
-            alone = FactTable(table.facts, table.clock, table.selector_index, table.timeref_index,
-                              table.flag_index, {app: table.apps[app]})
-            matches = [m for m in self.backend.run(program, alone) if m.offender in fids]
+            matches = [m for m in self.backend.run(program, table) if m.offender in fids]
         findings = build_findings(program, table, matches, self.timeline, planned=self.ident)
         return [f for f in findings if self.ident in f.events]
+
+    def denied(self, action: PlannedAction, when: datetime) -> bool:
+        """Whether ``action`` sent at ``when`` draws a violation: ``_denies(self.caused(action, when))``,
+        without building the findings, and stopping at the first violation found.
+
+        A finding that cites the action comes from a match whose offender is one of the
+        action's facts (every node cites its offender), and its severity is its node's.
+        """
+        program = self.policy.program
+        table = self.place(action, when)
+        app = table.facts[-1]["app"]
+        own = table.facts[len(self.table(app).facts):]
+        fids = {f["fid"] for f in own}
+        if not isinstance(self.backend, ReferenceBackend):
+            return any(m.offender in fids and program.nodes[m.node].meta.severity == "violation"
+                       for m in self.backend.run(program, table))
+        base = self._apps.get(app)
+        if base is None:
+            base = self._apps[app] = _Application(self.table(app).facts)
+        facts = base.with_event(own)
+        for index, node in enumerate(program.nodes):
+            if node.meta.severity != "violation":
+                continue
+            key = table.sel(node.trigger if isinstance(node, Absence) else node.subject)
+            if any(f[key] for f in own) and any(m.offender in fids for m in _RUN[type(node)](index, node, table, facts)):
+                return True
+        return False
 
 
 def _denies(findings: list[Finding]) -> bool:
     return any(f.severity == "violation" for f in findings)
 
 
-def _boundaries(checker: _Checker, action: PlannedAction, at: datetime) -> list[datetime]:
-    """Instants after ``at`` at which some rule's verdict on the action may change."""
+def _boundaries(checker: _Checker, action: PlannedAction, at: datetime) -> list[float]:
+    """Instants after ``at`` at which some rule's verdict on the action may change, in epoch
+    seconds, in order."""
     timeline, policy = checker.timeline, checker.policy
     table = checker.place(action, at)
     limit = epoch(at + HORIZON)
-    points: set[float] = set()
-    for fact in table.facts:
-        for key, value in fact.items():
-            if key[0] == "t" and key[1:].isdigit():
-                points.add(value)
+    times = [f"t{k}" for k in range(len(table.timeref_index))]
+    points: set[float] = {fact[key] for fact in table.facts for key in times}
     app = table.facts[-1]["app"]
     for node in policy.program.nodes:
         if isinstance(node, Count) and node.window is not None:
@@ -243,7 +277,7 @@ def _boundaries(checker: _Checker, action: PlannedAction, at: datetime) -> list[
                 for offset in range(0, 60):
                     points.add(epoch(datetime.combine(day + timedelta(days=offset), start, tzinfo=zone)))
     now = epoch(at)
-    return [from_epoch(p) for p in sorted(p for p in points if now < p <= limit)]
+    return sorted(p for p in points if now < p <= limit)
 
 
 def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetime | None = None,
@@ -289,11 +323,10 @@ def _earliest(checker: _Checker, action: PlannedAction, findings: list[Finding])
     """The first instant after the checker's ``when`` at which ``action`` is allowed, or None."""
     if any(f.severity == "violation" and not _waiting_can_help(checker.policy, f.rule) for f in findings):
         return None  # some violation holds at every later instant too
-    for tries, candidate in enumerate(_boundaries(checker, action, checker.when)):
-        if tries >= MAX_TRIES:
-            break
-        if not _denies(checker.caused(action, candidate)):
-            return candidate
+    for candidate in _boundaries(checker, action, checker.when)[:MAX_TRIES]:
+        instant = from_epoch(candidate)
+        if not checker.denied(action, instant):
+            return instant
     return None
 
 
@@ -331,7 +364,7 @@ def _alternatives(checker: _Checker, action: PlannedAction, findings: list[Findi
     if len(action.to) > 1:
         for contact in action.to:
             single = action.model_copy(update={"to": [contact]})
-            if not _denies(checker.caused(single, when)):
+            if not checker.denied(single, when):
                 out.append(Alternative(change={"to": contact},
                                        reason=f"send it to {timeline.contact_name(contact)} only"))
     return out

@@ -44,7 +44,8 @@ is normalised at most once, and fingerprinted only for a ``Duplicate`` node):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -54,7 +55,8 @@ from .errors import Problem
 from .ir import ChannelMismatch, Count, Duplicate, OutsideHours, Phrases, Program, Selector, TimeRef, WordsOver
 from .timeline import Timeline
 
-__all__ = ["FactTable", "prepare_facts", "append_event", "count_scopes", "epoch", "from_epoch"]
+__all__ = ["FactTable", "prepare_facts", "prepare_application", "append_event", "count_scopes", "epoch",
+           "from_epoch"]
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -237,8 +239,13 @@ def _plan(program: Program) -> _Plan:
     return plan
 
 
-def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> FactTable:
-    """Facts for ``timeline`` (already cut at ``as_of``) under ``program``."""
+def prepare_facts(timeline: Timeline, program: Program, as_of: datetime,
+                  calendars: dict[str, object] | None = None) -> FactTable:
+    """Facts for ``timeline`` (already cut at ``as_of``) under ``program``.
+
+    ``calendars`` (application id -> its business calendar under the program) is filled
+    and reused when given, for a caller that prepares several tables of one timeline.
+    """
     plan = _plan(program)
     duplicates, channels, counts_words, reads_text = plan.duplicates, plan.channels, plan.counts_words, plan.reads_text
     text_flags, hours_flags, timeref_keys = plan.text_flags, plan.hours_flags, plan.timeref_keys
@@ -246,7 +253,7 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
     by_kind: dict[tuple[str, str], dict[str, int]] = {}
     positions: dict[tuple, int] = {}  # (rank key, app, party or None) -> facts in that scope so far
     spec = program.calendar
-    calendars: dict[str, object] = {}
+    calendars = {} if calendars is None else calendars
     rounds: dict[str, int] = {}
     facts: list[dict] = []
     apps: dict[str, list[dict]] = {}
@@ -256,6 +263,7 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
         if calendar is None:  # the first event of an application
             calendar = calendars[app] = timeline.calendar(
                 app, weekend=spec.weekend, closures=spec.closures, public_holidays=spec.public_holidays)
+        if app not in apps:
             apps[app] = []
         fields = event.__dict__  # pydantic's getattr is slow for fields a model lacks
         channel = fields.get("channel") or ""
@@ -310,7 +318,46 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime) -> Fact
     return FactTable(facts, epoch(as_of), plan.selector_index, plan.timeref_index, plan.flag_index, apps, plan.keys)
 
 
-def append_event(table: FactTable, timeline: Timeline, program: Program, event, as_of: datetime) -> FactTable:
+#: id(timeline) -> (a weak reference to it, {(id(program), app): (program, events, count, table)}):
+#: the facts :func:`prepare_application` prepared, kept exactly as long as their timeline object
+_prepared: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    slot = _prepared.get(key)
+    if slot is not None and slot[0] is ref:
+        del _prepared[key]
+
+
+def prepare_application(timeline: Timeline, program: Program, as_of: datetime, app: str,
+                        calendars: dict[str, object] | None = None) -> FactTable:
+    """The facts of application ``app``'s events alone (``timeline`` already cut at ``as_of``).
+
+    Every node correlates facts of one application only, so these are all a question about
+    one application needs. They are kept with the timeline object: asked again for the same
+    timeline, program and application (e.g. by several checks of one tracker's timeline, or
+    an agenda's check of each application), they are not prepared again. The entry goes
+    when the timeline object does, and is not used if the timeline's event list is no
+    longer the one it was prepared from.
+    """
+    key = id(timeline)
+    slot = _prepared.get(key)
+    if slot is None or slot[0]() is not timeline:
+        slot = _prepared[key] = (weakref.ref(timeline, lambda ref, key=key: _forget(key, ref)), {})
+    entries = slot[1]
+    events = timeline.events
+    entry = entries.get((id(program), app))
+    if entry is not None and entry[0] is program and entry[1] is events and entry[2] == len(events):
+        return replace(entry[3], clock=epoch(as_of))
+    if len(timeline.applications) > 1:
+        timeline = timeline.model_copy(update={"events": [e for e in events if e.application == app]})
+    table = prepare_facts(timeline, program, as_of, calendars)
+    entries[(id(program), app)] = (program, events, len(events), table)
+    return table
+
+
+def append_event(table: FactTable, timeline: Timeline, program: Program, event, as_of: datetime,
+                 calendars: dict[str, object] | None = None) -> FactTable:
     """``table`` (prepared by :func:`prepare_facts` for ``timeline`` under ``program``) with the
     facts of ``event``, which comes after every event of ``timeline``, appended, as of ``as_of``.
 
@@ -319,7 +366,7 @@ def append_event(table: FactTable, timeline: Timeline, program: Program, event, 
     application's interview round and its positions in the count scopes, which are carried
     over here. ``table`` is left as it is (its fact dicts are shared by the new table).
     """
-    own = prepare_facts(timeline.model_copy(update={"events": [event]}), program, as_of).facts
+    own = prepare_facts(timeline.model_copy(update={"events": [event]}), program, as_of, calendars).facts
     app = event.application
     base = table.apps.get(app, [])
     seq = table.facts[-1]["seq"] + 1 if table.facts else 0
