@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,9 @@ class PolicyStore:
             self._roots += [(Path(os.path.abspath(self.directory)), ""), (self.directory.resolve(), "")]
         shipped = shipped_dir()
         self._roots += [(Path(os.path.abspath(shipped)), SHIPPED_PREFIX), (shipped.resolve(), SHIPPED_PREFIX)]
+        #: the directories whose entries name the policies, and the last listing with their stamps
+        self._listed = [shipped, shipped / "agencies", *([self.directory] if self.directory is not None else [])]
+        self._listing: tuple[tuple | None, dict[str, Path]] = (None, {})
 
     def shown(self, file: str | os.PathLike[str]) -> str:
         """``file`` as the store shows it: relative to the policies directory, or ``shipped:...``."""
@@ -101,6 +105,22 @@ class PolicyStore:
         return out
 
     def _paths(self) -> dict[str, Path]:
+        """Policy name -> file: listed again only when a directory's modification time changed
+        (adding, removing or renaming a file changes it), one ``stat`` per directory otherwise."""
+        try:
+            stamp: tuple | None = tuple(os.stat(d).st_mtime_ns for d in self._listed)
+        except OSError:
+            stamp = None  # a directory is missing or unreadable: list (and report) every time
+        if stamp is not None and self._listing[0] == stamp:
+            return self._listing[1]
+        paths = self._list()
+        # a directory changed within the last seconds may change again within its timestamp's
+        # granularity (a second on some file systems) without a new stamp: not kept until it settles
+        if stamp is not None and time.time_ns() - max(stamp) > 2_000_000_000:
+            self._listing = (stamp, paths)
+        return paths
+
+    def _list(self) -> dict[str, Path]:
         paths = dict(shipped_policies())
         if self.directory is not None:
             try:
