@@ -8,6 +8,7 @@ citing the earliest facts — and renders the rule's message template.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict
@@ -169,14 +170,23 @@ def build_findings(program: Program, table: FactTable, matches: list[Match], tim
             "type": human_type(offender["type"]), "what": describe_event(offender["type"], offender["id"], planned),
             "channel": offender["channel"] or "an unstated channel",
             "preferred": preferred.replace("_", " "), "count": str(len(cited)),
-            "due": local_time(from_epoch(m.due), timeline.application_zone(app)) if m.due is not None else "",
+            # the local time is the one costly field: only for a message that shows it
+            "due": (local_time(from_epoch(m.due), timeline.application_zone(app))
+                    if m.due is not None and "due" in _names(node.meta.message) else ""),
             **dict(node.meta.values),
         }
         message = render_template(node.meta.message, fields)
-        findings.append(Finding(rule=node.meta.rule, severity=node.meta.severity, category=node.meta.category,
-                                application=app, contact=party, events=cited, due=iso_utc(from_epoch(m.due)) if m.due is not None else None,
-                                message=message))
+        # built from the validated policy and timeline: every value already has its field's type
+        findings.append(Finding.model_construct(
+            rule=node.meta.rule, severity=node.meta.severity, category=node.meta.category, application=app,
+            contact=party, events=cited, due=iso_utc(from_epoch(m.due)) if m.due is not None else None,
+            message=message))
     return findings
+
+
+@lru_cache(maxsize=1024)
+def _names(template: str) -> frozenset[str]:
+    return frozenset(template_names(template))
 
 
 def _order(m: Match, table: FactTable) -> tuple:
