@@ -175,8 +175,6 @@ class _Checker:
         self.backend = get_backend(engine) if isinstance(engine, str) else engine
         #: application -> its base facts, prepared (or found prepared) on first use
         self._tables: dict[str, FactTable] = {}
-        #: application -> its base facts grouped by event (the reference backend's view), on first use
-        self._apps: dict[str, _Application] = {}
         #: application -> its business calendar under the policy, shared by every table prepared here
         self._calendars: dict[str, object] = {}
         ident, n = "planned", 1
@@ -192,6 +190,14 @@ class _Checker:
             table = self._tables[app] = prepare_application(self.timeline, self.policy.program, self.when, app,
                                                             self._calendars)
         return table
+
+    def _base(self, app: str) -> _Application:
+        """``app``'s base facts grouped by event (the reference backend's view), kept with the facts."""
+        memo = self.table(app).memo
+        base = memo.get("reference")
+        if base is None:
+            base = memo["reference"] = _Application(self.table(app).facts)
+        return base
 
     def place(self, action: PlannedAction, when: datetime) -> FactTable:
         """The facts of ``action``'s application with ``action`` sent at ``when`` appended, as of ``when``."""
@@ -211,9 +217,7 @@ class _Checker:
         own = table.facts[len(self.table(app).facts):]
         fids = {f["fid"] for f in own}
         if isinstance(self.backend, ReferenceBackend):
-            base = self._apps.get(app)
-            if base is None:
-                base = self._apps[app] = _Application(self.table(app).facts)
+            base = self._base(app)
             facts = base.with_event(own)
             matches = []
             for index, node in enumerate(program.nodes):
@@ -240,9 +244,7 @@ class _Checker:
         if not isinstance(self.backend, ReferenceBackend):
             return any(m.offender in fids and program.nodes[m.node].meta.severity == "violation"
                        for m in self.backend.run(program, table))
-        base = self._apps.get(app)
-        if base is None:
-            base = self._apps[app] = _Application(self.table(app).facts)
+        base = self._base(app)
         facts = base.with_event(own)
         for index, node in enumerate(program.nodes):
             if node.meta.severity != "violation":

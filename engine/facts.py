@@ -81,6 +81,9 @@ class FactTable:
     apps: dict[str, list[dict]] = field(default_factory=dict)
     #: selector object id -> its key; hashing a frozen Selector of frozensets on every test is slow
     _keys: dict = field(default_factory=dict, compare=False, repr=False)
+    #: what callers derive from these facts alone (not the clock), e.g. the reference backend's
+    #: grouping by event; shared by the tables :func:`prepare_application` gives at other clocks
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.facts and not self.apps:  # a table built without its groups: derive them
@@ -318,7 +321,7 @@ def prepare_facts(timeline: Timeline, program: Program, as_of: datetime,
     return FactTable(facts, epoch(as_of), plan.selector_index, plan.timeref_index, plan.flag_index, apps, plan.keys)
 
 
-#: id(timeline) -> (a weak reference to it, {(id(program), app): (program, events, count, table)}):
+#: id(timeline) -> (a weak reference to it, {(id(program), app): (program, events, count, table, calendars)}):
 #: the facts :func:`prepare_application` prepared, kept exactly as long as their timeline object
 _prepared: dict[int, tuple[weakref.ref, dict]] = {}
 
@@ -347,12 +350,16 @@ def prepare_application(timeline: Timeline, program: Program, as_of: datetime, a
     entries = slot[1]
     events = timeline.events
     entry = entries.get((id(program), app))
+    calendars = {} if calendars is None else calendars
     if entry is not None and entry[0] is program and entry[1] is events and entry[2] == len(events):
+        calendars.update(entry[4])
         return replace(entry[3], clock=epoch(as_of))
     if len(timeline.applications) > 1:
         timeline = timeline.model_copy(update={"events": [e for e in events if e.application == app]})
-    table = prepare_facts(timeline, program, as_of, calendars)
-    entries[(id(program), app)] = (program, events, len(events), table)
+    mine: dict[str, object] = {}
+    table = prepare_facts(timeline, program, as_of, mine)
+    calendars.update(mine)
+    entries[(id(program), app)] = (program, events, len(events), table, mine)
     return table
 
 
