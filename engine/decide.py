@@ -12,6 +12,8 @@ still open, when the next status inquiry is allowed, and standing prohibitions.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -231,7 +233,12 @@ class _Checker:
 
     def denied(self, action: PlannedAction, when: datetime) -> bool:
         """Whether ``action`` sent at ``when`` draws a violation: ``_denies(self.caused(action, when))``,
-        without building the findings, and stopping at the first violation found.
+        without building the findings, and stopping at the first violation found."""
+        return bool(self.violations(action, when, first=True))
+
+    def violations(self, action: PlannedAction, when: datetime, first: bool = False) -> set[int]:
+        """The indexes of the nodes whose violations cite ``action`` sent at ``when`` (with
+        ``first``, at most one: the search stops at it), without building the findings.
 
         A finding that cites the action comes from a match whose offender is one of the
         action's facts (every node cites its offender), and its severity is its node's.
@@ -241,9 +248,14 @@ class _Checker:
         app = table.facts[-1]["app"]
         own = table.facts[len(self.table(app).facts):]
         fids = {f["fid"] for f in own}
+        found: set[int] = set()
         if not isinstance(self.backend, ReferenceBackend):
-            return any(m.offender in fids and program.nodes[m.node].meta.severity == "violation"
-                       for m in self.backend.run(program, table))
+            for m in self.backend.run(program, table):
+                if m.offender in fids and program.nodes[m.node].meta.severity == "violation":
+                    found.add(m.node)
+                    if first:
+                        break
+            return found
         base = self._base(app)
         facts = base.with_event(own)
         for index, node in enumerate(program.nodes):
@@ -251,35 +263,46 @@ class _Checker:
                 continue
             key = table.sel(node.trigger if isinstance(node, Absence) else node.subject)
             if any(f[key] for f in own) and any(m.offender in fids for m in _RUN[type(node)](index, node, table, facts)):
-                return True
-        return False
+                found.add(index)
+                if first:
+                    break
+        return found
 
 
 def _denies(findings: list[Finding]) -> bool:
     return any(f.severity == "violation" for f in findings)
 
 
-def _boundaries(checker: _Checker, action: PlannedAction, at: datetime) -> list[float]:
-    """Instants after ``at`` at which some rule's verdict on the action may change, in epoch
-    seconds, in order."""
+def _boundaries(checker: _Checker, action: PlannedAction, at: datetime) -> dict[int, list[float]]:
+    """For each violation node whose verdict on the action can change with its send time, the
+    instants after ``at`` (within the horizon) at which it may change, in epoch seconds, in
+    order: the times it compares the action's time with. A node's verdict is the same from
+    one of its instants up to the next."""
     timeline, policy = checker.timeline, checker.policy
     table = checker.place(action, at)
-    limit = epoch(at + HORIZON)
-    times = [f"t{k}" for k in range(len(table.timeref_index))]
-    points: set[float] = {fact[key] for fact in table.facts for key in times}
+    now, limit = epoch(at), epoch(at + HORIZON)
     app = table.facts[-1]["app"]
-    for node in policy.program.nodes:
-        if isinstance(node, Count) and node.window is not None:
-            points.update(f["ts"] + node.window for f in table.facts)
-        if isinstance(node, Flag) and isinstance(node.test, OutsideHours):
+    out: dict[int, list[float]] = {}
+    for index, node in enumerate(policy.program.nodes):
+        if node.meta.severity != "violation":
+            continue
+        points: set[float] = set()
+        if isinstance(node, (Premature, Absence)):
+            key = table.time(node.opens if isinstance(node, Premature) else node.deadline)
+            points = {fact[key] for fact in table.facts}
+        elif isinstance(node, Count) and node.window is not None:
+            points = {f["ts"] + node.window for f in table.facts}
+        elif isinstance(node, Flag) and isinstance(node.test, OutsideHours):
+            start = time(node.test.start_minute // 60, node.test.start_minute % 60)
             for contact in action.to:
                 zone = ZoneInfo(timeline.contact_zone(contact, app))
                 day = at.astimezone(zone).date()
-                start = time(node.test.start_minute // 60, node.test.start_minute % 60)
                 for offset in range(0, 60):
                     points.add(epoch(datetime.combine(day + timedelta(days=offset), start, tzinfo=zone)))
-    now = epoch(at)
-    return sorted(p for p in points if now < p <= limit)
+        else:
+            continue  # compares no time with the action's: waiting does not change its verdict
+        out[index] = sorted(p for p in points if now < p <= limit)
+    return out
 
 
 def check(timeline: Timeline, action: PlannedAction, policy: Policy, at: datetime | None = None,
@@ -322,12 +345,30 @@ def _waiting_can_help(policy: Policy, rule_id: str) -> bool:
 
 
 def _earliest(checker: _Checker, action: PlannedAction, findings: list[Finding]) -> datetime | None:
-    """The first instant after the checker's ``when`` at which ``action`` is allowed, or None."""
+    """The first instant after the checker's ``when`` at which ``action`` is allowed, or None.
+
+    From an instant ``t`` at which nodes ``S`` deny the action, the next instant worth
+    trying is the latest of each node of ``S``'s next instant of change: until then, one
+    of them still denies it (each node's verdict holds between its instants, see
+    :func:`_boundaries`). Only those instants are tried, at most :data:`MAX_TRIES` of them.
+    """
     if any(f.severity == "violation" and not _waiting_can_help(checker.policy, f.rule) for f in findings):
         return None  # some violation holds at every later instant too
-    for candidate in _boundaries(checker, action, checker.when)[:MAX_TRIES]:
-        instant = from_epoch(candidate)
-        if not checker.denied(action, instant):
+    changes = _boundaries(checker, action, checker.when)
+    at = epoch(checker.when)
+    denying = checker.violations(action, checker.when)
+    for _ in range(MAX_TRIES):
+        later = []
+        for node in denying:
+            upcoming = changes.get(node, [])
+            k = bisect_right(upcoming, at)
+            if k == len(upcoming):
+                return None  # it denies the action until the horizon
+            later.append(upcoming[k])
+        at = max(later)
+        instant = from_epoch(at)
+        denying = checker.violations(action, instant)
+        if not denying:
             return instant
     return None
 
