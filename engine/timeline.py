@@ -605,7 +605,9 @@ def _may_hold_bad_text(data: Any) -> bool:
         dumped = json.dumps(data, ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
         return True
-    return "\\u0000" in dumped or _SURROGATE.search(dumped) is not None
+    if "\\u0000" in dumped:
+        return True
+    return not dumped.isascii() and _SURROGATE.search(dumped) is not None
 
 
 def timeline_from_data(data: Any, doc: Document | None = None, root: tuple = (), *,
