@@ -4,8 +4,9 @@
   installing the package; ``tests/`` goes there too so test modules can
   ``import helpers``.
 * Hypothesis profiles: ``dev`` (the default, ~100 examples), ``ci`` (300
-  examples, no deadline) and ``ci-light`` (100 examples, no deadline; CI's other
-  interpreters), chosen with ``HYPOTHESIS_PROFILE=<name>``.
+  examples, no deadline), ``ci-light`` (100 examples, no deadline) and ``ci-smoke``
+  (30 examples, no deadline; CI's other interpreters, see ``.ci/run``), chosen with
+  ``HYPOTHESIS_PROFILE=<name>``. Tests that set their own example count keep it.
 * ``engine``: every rule test runs on each available backend: ``reference``
   always, ``durable`` where :func:`engine.backends.durable_status` says it loads.
 """
@@ -32,6 +33,8 @@ settings.register_profile("dev", max_examples=100)
 settings.register_profile("ci", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci-light", max_examples=100, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci-smoke", max_examples=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
