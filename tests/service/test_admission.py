@@ -21,7 +21,7 @@ from engine.server import create_app
 from engine.service import PolicyRefs
 from engine.policy.store import PolicyStore
 
-from .test_server_hardening import AUDIT, BODIES, CHECK, JSON, SLOW_CHECK, assert_error, slow_check
+from .test_server_hardening import AUDIT, BODIES, CHECK, JSON, SLOW_CHECK, SLOW_POLICIES, assert_error, slow_check
 from .payloads import answer_of
 
 
@@ -30,7 +30,7 @@ def live():
     """``create_app`` (reference, one small-request worker, one large-request worker that
     admits one request at a time) served by uvicorn in a thread of this process."""
     import uvicorn
-    app = create_app(engine="reference", workers=1, time_budget=120, large_queue=1)
+    app = create_app(SLOW_POLICIES, engine="reference", workers=1, time_budget=120, large_queue=1)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

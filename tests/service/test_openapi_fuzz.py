@@ -148,8 +148,8 @@ def test_a_500_validates_against_the_error_schema(client, doc, monkeypatch):
 
 
 def test_an_over_budget_503_validates_against_the_error_schema(doc):
-    from .test_server_hardening import SLOW_CHECK
-    with TestClient(create_app(engine="reference", workers=1, time_budget=0.5)) as c:
+    from .test_server_hardening import SLOW_CHECK, SLOW_POLICIES
+    with TestClient(create_app(SLOW_POLICIES, engine="reference", workers=1, time_budget=0.5)) as c:
         response = c.post("/v1/check", content=json.dumps(SLOW_CHECK), headers=JSON)
     assert response.status_code == 503, response.text
     assert response.json()["errors"][0]["code"] == "request.over-budget"
