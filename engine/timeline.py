@@ -254,7 +254,9 @@ def _localize(naive: datetime, zone: str) -> datetime:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: a model's own validator is built when it is first used; contacts,
+    # applications and events are validated only inside a Timeline, so theirs never are
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Contact(_Model):

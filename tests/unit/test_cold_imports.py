@@ -57,6 +57,15 @@ def test_a_reference_audit_of_one_file_loads_only_the_holidays_of_its_own_countr
     assert loaded == ["holidays.countries.united_states"]
 
 
+def test_a_reference_audit_builds_a_validator_only_for_the_timeline_not_for_its_parts():
+    """Timeline models are ``defer_build``: contacts, applications and events are validated only
+    inside a ``Timeline``, so after an audit only ``Timeline`` has its own validator built."""
+    built = _audit_then("sorted(name for name, m in vars(timeline).items() if isinstance(m, type) "
+                        "and issubclass(m, timeline.BaseModel) and m.__pydantic_complete__)",
+                        "from engine import timeline")
+    assert built == ["Timeline"]
+
+
 def test_a_reference_audit_never_lists_every_time_zone():
     """``zoneinfo.available_timezones`` opens every file of the zone database (tens of ms cold);
     checking the example's five zones must not call it."""
