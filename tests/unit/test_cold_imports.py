@@ -15,6 +15,7 @@ from zoneinfo import available_timezones
 
 import pytest
 
+from engine import cli
 from engine.calendar import is_zone_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,3 +121,38 @@ def test_is_zone_key_agrees_with_available_timezones():
     names |= {n.lower() for n in list(names)} | {n.upper() for n in list(names)}
     wrong = sorted(n for n in names if is_zone_key(n) != (n in zones))
     assert wrong == []
+
+
+# --------------------------------------------------------------------------- one subcommand's parser
+
+def test_the_commands_are_the_full_parsers_subcommands():
+    top = {name for name, _ in cli.subparsers(cli._parser()) if name and " " not in name}
+    assert set(cli.COMMANDS) == top
+
+
+@pytest.mark.parametrize("command", cli.COMMANDS)
+def test_a_commands_own_parser_prints_the_same_help_as_the_full_one(command):
+    """``main`` builds only the named command's parser; every help page under it is unchanged."""
+    full = dict(cli.subparsers(cli._parser()))
+    own = dict(cli.subparsers(cli._parser(command)))
+    assert set(own) == {""} | {name for name in full if name == command or name.startswith(command + " ")}
+    for name in set(own) - {""}:
+        assert own[name].format_help() == full[name].format_help(), name
+
+
+@pytest.mark.parametrize("argv", [
+    ["audit"], ["audit", "x.yaml", "--engine", "nope"], ["audit", "x.yaml", "--bogus"], ["audit", "x.yaml", "--jobs", "0"],
+    ["check", "t.yaml"], ["policy"], ["policy", "nope"], ["import", "csv"], ["schema", "nope"],
+    ["serve", "--port", "x"], ["completion"], ["tenant", "add-key", "f.yaml"],
+    ["audit", "x.yaml", "--as-of", "2026-06-01T00:00:00Z"], ["policy", "lint", "p.yaml", "--format", "json"],
+])
+def test_a_commands_own_parser_parses_and_refuses_as_the_full_one(argv, capsys):
+    """The same namespace, or the same exit code and message, with one subcommand's parser."""
+
+    def parse(parser):
+        try:
+            return "ok", vars(parser.parse_args(argv))
+        except SystemExit as exc:
+            return exc.code, capsys.readouterr()
+
+    assert parse(cli._parser(argv[0])) == parse(cli._parser())
