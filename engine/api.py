@@ -14,7 +14,6 @@ from .errors import InputError, Problem
 from .facts import prepare_facts
 from .findings import Finding, build_findings
 from .policy import Policy, load_policy as _load_policy
-from .policy.explain import RuleExplanation, explain_rule
 from .duration import kind_of, shown
 from .timeline import (OutOfRange, Timeline, check_instant, load_timeline as _load_timeline, parse_timestamp,
                        timeline_from_data)
@@ -23,6 +22,17 @@ __all__ = ["AuditReport", "audit", "load_timeline", "load_policy", "parse_instan
            "RuleExplanation"]
 
 UTC = timezone.utc
+
+
+def __getattr__(name: str):
+    """``explain_rule`` and ``RuleExplanation``, from :mod:`engine.policy.explain` on first use
+    (PEP 562): auditing does not need their models built."""
+    if name in ("explain_rule", "RuleExplanation"):
+        from .policy import explain
+        value = getattr(explain, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class AuditReport(BaseModel):

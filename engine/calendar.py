@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+from zoneinfo import TZPATH, ZoneInfo
 
 from .errors import InputError, Problem
 from .limits import CALENDAR_LAST_YEAR
 
 __all__ = ["BusinessCalendar", "CalendarError", "MAX_DAYS_OFF", "WEEKDAYS", "end_of_local_day", "check_region",
-           "iso_utc", "local_time"]
+           "iso_utc", "local_time", "is_zone_key"]
 
 #: the most days off in a row (weekend, holidays, closures) a business-day search passes over
 MAX_DAYS_OFF = 366
@@ -109,6 +109,53 @@ def check_region(country: str, subdivision: str | None) -> str | None:
             return f"country `{country}` has no subdivision `{subdivision}` in the holiday calendar"
         return f"no public-holiday calendar for country `{country}`"
     return None
+
+
+@lru_cache(maxsize=1024)
+def is_zone_key(name: str) -> bool:
+    """Whether ``name`` is in ``zoneinfo.available_timezones()``, found without listing them all.
+
+    ``available_timezones`` opens every file under the zone directories (tens of
+    milliseconds, on every cold start); this looks only along ``name``'s own path, the way
+    that walk would find it: each directory listed (so case and spelling must be exact), no
+    symbolic link to a directory on the way (the walk does not follow them), never under the
+    top-level ``right/`` or ``posix/``, a file that starts with ``TZif``; else the ``tzdata``
+    package's list of zones. ``posixrules`` is not a zone, and ``localtime`` (the host's own
+    zone, where there is such a file) does not count: it would make answers depend on the machine.
+    """
+    parts = name.split("/")
+    if name in ("posixrules", "localtime") or "\x00" in name or any(part in ("", ".", "..") for part in parts):
+        return False
+    for root in TZPATH:
+        if parts[0] in ("right", "posix") and len(parts) > 1 or not os.path.isdir(root):
+            continue
+        folder = root
+        try:
+            for i, part in enumerate(parts):
+                if part not in os.listdir(folder):
+                    break
+                folder = os.path.join(folder, part)
+                last = i == len(parts) - 1
+                if os.path.isdir(folder) if last else (os.path.islink(folder) or not os.path.isdir(folder)):
+                    break
+            else:
+                with open(folder, "rb") as fh:
+                    if fh.read(4) == b"TZif":
+                        return True
+        except OSError:
+            continue
+    return name in _tzdata_zones()
+
+
+@lru_cache(maxsize=1)
+def _tzdata_zones() -> frozenset[str]:
+    """The zones the ``tzdata`` package lists (empty without it), as ``available_timezones`` reads them."""
+    from importlib import resources
+    try:
+        with resources.files("tzdata").joinpath("zones").open("r") as fh:
+            return frozenset(line.strip() for line in fh if line.strip())
+    except (ImportError, FileNotFoundError):
+        return frozenset()
 
 
 class CalendarError(InputError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
@@ -169,6 +170,10 @@ _EPILOGS: dict[str, tuple[dict[int, str], str]] = {
 }
 
 
+#: the subcommands (``followup COMMAND ...``), as :func:`_parser` adds them
+COMMANDS = tuple(name for name in _EPILOGS if name and " " not in name)
+
+
 def epilog(exits: dict[int, str], example: str) -> str:
     """A help page's epilog: ``exit codes:`` one per line, then ``example:`` and the command line."""
     return "\n".join(["exit codes:", *(f"  {code}  {what}" for code, what in exits.items()), "",
@@ -208,172 +213,191 @@ def _executor(args: argparse.Namespace) -> None:
     check_executor(args.executor)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``followup``; with ``command`` (one of :data:`COMMANDS`), only that
+    subcommand is added: a command line that names its command parses, and prints its help and
+    its errors, the same with either, and building the other twenty-odd parsers is a good part
+    of a cold start's argument parsing."""
+
+    def wanted(name: str) -> bool:
+        return command is None or command == name
+
     parser = _Parser(prog="followup", description="Check a job candidate's follow-up timeline against an etiquette policy.")
     parser.add_argument("--version", action=_Version, help="print the version (followup X.Y.Z) and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    a = sub.add_parser("audit", help="audit timelines: what was overdue, harassing, off-channel or premature")
-    a.add_argument("timelines", nargs="+", metavar="TIMELINE",
-                   help="timeline files (YAML or JSON; - for stdin), directories (their .yaml, .yml, .json and "
-                        ".jsonl files, recursively), glob patterns, or JSON Lines files (.jsonl: one timeline a line)")
-    a.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
-    a.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
-    a.add_argument("--format", choices=AUDIT_FORMATS, default="text",
-                   help="text, markdown or html for people; json (one document) or jsonl (one report a line) "
-                        "for programs (default text)")
-    a.add_argument("--summary", action="store_true",
-                   help="after the reports (text, markdown; in html: above them), a table of every timeline, "
-                        "most urgent first: violations, warnings and the next item due")
-    a.add_argument("-o", "--output", metavar="FILE",
-                   help="write the result to FILE (replaced once complete) instead of standard output")
-    a.add_argument("--jobs", type=_positive, default=None, metavar="N",
-                   help="audit the timelines in N processes (default: the number of cores; 1: in this process)")
-    _add_executor(a)
-    _add_engine(a)
-    _add_limits(a)
+    if wanted("audit"):
+        a = sub.add_parser("audit", help="audit timelines: what was overdue, harassing, off-channel or premature")
+        a.add_argument("timelines", nargs="+", metavar="TIMELINE",
+                       help="timeline files (YAML or JSON; - for stdin), directories (their .yaml, .yml, .json and "
+                            ".jsonl files, recursively), glob patterns, or JSON Lines files (.jsonl: one timeline a line)")
+        a.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
+        a.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
+        a.add_argument("--format", choices=AUDIT_FORMATS, default="text",
+                       help="text, markdown or html for people; json (one document) or jsonl (one report a line) "
+                            "for programs (default text)")
+        a.add_argument("--summary", action="store_true",
+                       help="after the reports (text, markdown; in html: above them), a table of every timeline, "
+                            "most urgent first: violations, warnings and the next item due")
+        a.add_argument("-o", "--output", metavar="FILE",
+                       help="write the result to FILE (replaced once complete) instead of standard output")
+        a.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                       help="audit the timelines in N processes (default: the number of cores; 1: in this process)")
+        _add_executor(a)
+        _add_engine(a)
+        _add_limits(a)
 
-    c = sub.add_parser("check", help="may the candidate send this now? if not, when, and how?")
-    c.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
-    c.add_argument("--action", required=True, metavar="JSON|@FILE",
-                   help='the planned message as JSON, e.g. \'{"type": "status_inquiry", "to": "alice", '
-                        '"channel": "email"}\', or @file.json / @file.yaml')
-    c.add_argument("--at", help="when it would be sent, ISO 8601 (default: the action's `at`, else now)")
-    c.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
-    c.add_argument("--format", choices=("text", "json"), default="text", help="answer format (default text)")
-    _add_engine(c)
-    _add_limits(c)
+    if wanted("check"):
+        c = sub.add_parser("check", help="may the candidate send this now? if not, when, and how?")
+        c.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
+        c.add_argument("--action", required=True, metavar="JSON|@FILE",
+                       help='the planned message as JSON, e.g. \'{"type": "status_inquiry", "to": "alice", '
+                            '"channel": "email"}\', or @file.json / @file.yaml')
+        c.add_argument("--at", help="when it would be sent, ISO 8601 (default: the action's `at`, else now)")
+        c.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
+        c.add_argument("--format", choices=("text", "json"), default="text", help="answer format (default text)")
+        _add_engine(c)
+        _add_limits(c)
 
-    g = sub.add_parser("agenda", help="what is due next: thank-yous, inquiry windows, prohibitions")
-    g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
-    g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
-    g.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
-    g.add_argument("--format", choices=("text", "json", "html", "ics"), default="text",
-                   help="text for people, json for programs, html: a self-contained page, ics: an iCalendar "
-                        "file with one event and a reminder per item due (default text)")
-    _add_engine(g)
-    _add_limits(g)
+    if wanted("agenda"):
+        g = sub.add_parser("agenda", help="what is due next: thank-yous, inquiry windows, prohibitions")
+        g.add_argument("timeline", metavar="TIMELINE", help="timeline file (YAML or JSON; - for stdin)")
+        g.add_argument("--as-of", help="ISO 8601 instant (default: now)")
+        g.add_argument("--policy", default="etiquette", help="shipped policy name or path (default etiquette)")
+        g.add_argument("--format", choices=("text", "json", "html", "ics"), default="text",
+                       help="text for people, json for programs, html: a self-contained page, ics: an iCalendar "
+                            "file with one event and a reminder per item due (default text)")
+        _add_engine(g)
+        _add_limits(g)
 
-    v = sub.add_parser("serve", help="run the HTTP JSON API (FastAPI + uvicorn)")
-    v.add_argument("--host", default="127.0.0.1",
-                   help="the address to listen on (default 127.0.0.1); without --tenants only a loopback "
-                        "address, unless --insecure-no-auth")
-    v.add_argument("--port", type=int, default=8080, help="TCP port to listen on (default 8080)")
-    v.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
-    v.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
-                   help="seconds a request may take before it is answered 503 (default 10)")
-    v.add_argument("--workers", type=_workers, default=None, metavar="N",
-                   help="worker processes that evaluate requests (default: the number of cores)")
-    v.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
-                   help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
-    v.add_argument("--tenants", metavar="FILE",
-                   help="a tenants file: every /v1/ request needs a tenant's API key and uses that tenant's "
-                        "policies (see docs/operations.md)")
-    v.add_argument("--insecure-no-auth", action="store_true",
-                   help="serve without --tenants on a non-loopback --host: anyone who reaches it may use it")
-    v.add_argument("--decision-log", metavar="FILE|-",
-                   help="append one JSON line per audit/check/agenda answer to FILE (-: standard output)")
-    v.add_argument("--log-inputs", action="store_true",
-                   help="log request bodies unmasked in the decision log (default: message bodies and names "
-                        "are `***`)")
-    _add_engine(v)
+    if wanted("serve"):
+        v = sub.add_parser("serve", help="run the HTTP JSON API (FastAPI + uvicorn)")
+        v.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1); without --tenants only a loopback "
+                            "address, unless --insecure-no-auth")
+        v.add_argument("--port", type=int, default=8080, help="TCP port to listen on (default 8080)")
+        v.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
+        v.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
+                       help="seconds a request may take before it is answered 503 (default 10)")
+        v.add_argument("--workers", type=_workers, default=None, metavar="N",
+                       help="worker processes that evaluate requests (default: the number of cores)")
+        v.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
+                       help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
+        v.add_argument("--tenants", metavar="FILE",
+                       help="a tenants file: every /v1/ request needs a tenant's API key and uses that tenant's "
+                            "policies (see docs/operations.md)")
+        v.add_argument("--insecure-no-auth", action="store_true",
+                       help="serve without --tenants on a non-loopback --host: anyone who reaches it may use it")
+        v.add_argument("--decision-log", metavar="FILE|-",
+                       help="append one JSON line per audit/check/agenda answer to FILE (-: standard output)")
+        v.add_argument("--log-inputs", action="store_true",
+                       help="log request bodies unmasked in the decision log (default: message bodies and names "
+                            "are `***`)")
+        _add_engine(v)
 
-    m = sub.add_parser("mcp", help="serve the checks as Model Context Protocol tools over stdio (for AI assistants)")
-    m.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
-    m.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
-                   help="seconds a tool call may take before it is answered with an error (default 10)")
-    m.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
-                   help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
-    _add_engine(m)
+    if wanted("mcp"):
+        m = sub.add_parser("mcp", help="serve the checks as Model Context Protocol tools over stdio (for AI assistants)")
+        m.add_argument("--policies", metavar="DIR", help="a directory of agency policies, served by file name")
+        m.add_argument("--time-budget", type=_seconds, default=None, metavar="S",
+                       help="seconds a tool call may take before it is answered with an error (default 10)")
+        m.add_argument("--max-events", type=_positive, default=DEFAULT_LIMITS.max_events, metavar="N",
+                       help=f"refuse timelines with more than N events (default {DEFAULT_LIMITS.max_events})")
+        _add_engine(m)
 
-    t = sub.add_parser("tenant", help="manage the tenants file of `followup serve --tenants`")
-    tsub = t.add_subparsers(dest="tenant_command", required=True, parser_class=_Parser)
-    ta = tsub.add_parser("add-key", help="create an API key for a tenant: print it once, store only its hash "
-                                         "(creating the file and the tenant if needed)")
-    ta.add_argument("tenants", metavar="TENANTS.yaml", help="the tenants file (created if it does not exist)")
-    ta.add_argument("name", metavar="NAME", help="the tenant's name")
-    ta.add_argument("--policies", metavar="DIR",
-                    help="for a new tenant: its policies directory, relative to the file (default: NAME)")
+    if wanted("tenant"):
+        t = sub.add_parser("tenant", help="manage the tenants file of `followup serve --tenants`")
+        tsub = t.add_subparsers(dest="tenant_command", required=True, parser_class=_Parser)
+        ta = tsub.add_parser("add-key", help="create an API key for a tenant: print it once, store only its hash "
+                                             "(creating the file and the tenant if needed)")
+        ta.add_argument("tenants", metavar="TENANTS.yaml", help="the tenants file (created if it does not exist)")
+        ta.add_argument("name", metavar="NAME", help="the tenant's name")
+        ta.add_argument("--policies", metavar="DIR",
+                        help="for a new tenant: its policies directory, relative to the file (default: NAME)")
 
-    pol = sub.add_parser("policy", help="inspect, compare, lint and test policies")
-    psub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
-    ps = psub.add_parser("show", help="print a policy; --effective: after extends, with where each value was set")
-    ps.add_argument("policy", metavar="NAME|PATH", help="shipped policy name or policy file")
-    ps.add_argument("--effective", action="store_true", help="annotate every value with the file and line that set it")
-    pd = psub.add_parser("diff", help="rule-by-rule differences between two policies")
-    pd.add_argument("a", metavar="A", help="the policy compared from (name or path)")
-    pd.add_argument("b", metavar="B", help="the policy compared to (name or path)")
-    pl = psub.add_parser("lint", help="every problem of policies at once, with codes: errors, and warnings for "
-                                      "rules that cannot do what they say (exit 0 clean, 1 warnings, 2 errors)")
-    pl.add_argument("paths", nargs="+", metavar="PATH", help="policy files, directories of them, or shipped names")
-    pl.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
-    pt = psub.add_parser("test", help="run the test cases kept beside policies (<policy>.tests.yaml) and report "
-                                      "rule coverage (exit 0 pass, 1 a failure, 2 invalid tests or policy)")
-    pt.add_argument("paths", nargs="+", metavar="PATH",
-                    help="tests files, policy files (their tests file beside them), directories, or shipped names")
-    pt.add_argument("--engine", choices=ENGINES, default="reference", help="rules engine (default reference)")
-    pt.add_argument("--fail-under", type=float, metavar="PERCENT",
-                    help="also fail (exit 1) when a policy's rule coverage is below PERCENT")
-    pi = psub.add_parser("impact", help="what changing policy OLD to NEW would change over a caseload: findings "
-                                        "added, removed and changed, per rule and per candidate (exit 0 nothing, "
-                                        "1 something changes, 2 invalid input)")
-    pi.add_argument("old", metavar="OLD", help="the policy in force (shipped name or path)")
-    pi.add_argument("new", metavar="NEW", help="the policy proposed")
-    pi.add_argument("caseload", nargs="+", metavar="CASELOAD",
-                    help="timeline files, or directories of them (*.yaml, *.yml, *.json; - for stdin)")
-    pi.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
-    pi.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text",
-                    help="text, markdown or html (one self-contained page) for people, json for programs (default text)")
-    pi.add_argument("--jobs", type=_positive, default=None, metavar="N",
-                    help="worker processes (default: the number of cores; 1: in this process)")
-    _add_executor(pi)
-    _add_engine(pi)
-    _add_limits(pi)
-    for p in (ps, pd, pl, pt, pi):
-        p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
+    if wanted("policy"):
+        pol = sub.add_parser("policy", help="inspect, compare, lint and test policies")
+        psub = pol.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
+        ps = psub.add_parser("show", help="print a policy; --effective: after extends, with where each value was set")
+        ps.add_argument("policy", metavar="NAME|PATH", help="shipped policy name or policy file")
+        ps.add_argument("--effective", action="store_true", help="annotate every value with the file and line that set it")
+        pd = psub.add_parser("diff", help="rule-by-rule differences between two policies")
+        pd.add_argument("a", metavar="A", help="the policy compared from (name or path)")
+        pd.add_argument("b", metavar="B", help="the policy compared to (name or path)")
+        pl = psub.add_parser("lint", help="every problem of policies at once, with codes: errors, and warnings for "
+                                          "rules that cannot do what they say (exit 0 clean, 1 warnings, 2 errors)")
+        pl.add_argument("paths", nargs="+", metavar="PATH", help="policy files, directories of them, or shipped names")
+        pl.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
+        pt = psub.add_parser("test", help="run the test cases kept beside policies (<policy>.tests.yaml) and report "
+                                          "rule coverage (exit 0 pass, 1 a failure, 2 invalid tests or policy)")
+        pt.add_argument("paths", nargs="+", metavar="PATH",
+                        help="tests files, policy files (their tests file beside them), directories, or shipped names")
+        pt.add_argument("--engine", choices=ENGINES, default="reference", help="rules engine (default reference)")
+        pt.add_argument("--fail-under", type=float, metavar="PERCENT",
+                        help="also fail (exit 1) when a policy's rule coverage is below PERCENT")
+        pi = psub.add_parser("impact", help="what changing policy OLD to NEW would change over a caseload: findings "
+                                            "added, removed and changed, per rule and per candidate (exit 0 nothing, "
+                                            "1 something changes, 2 invalid input)")
+        pi.add_argument("old", metavar="OLD", help="the policy in force (shipped name or path)")
+        pi.add_argument("new", metavar="NEW", help="the policy proposed")
+        pi.add_argument("caseload", nargs="+", metavar="CASELOAD",
+                        help="timeline files, or directories of them (*.yaml, *.yml, *.json; - for stdin)")
+        pi.add_argument("--as-of", help="evaluate as of this ISO 8601 instant (default: now)")
+        pi.add_argument("--format", choices=("text", "markdown", "html", "json"), default="text",
+                        help="text, markdown or html (one self-contained page) for people, json for programs (default text)")
+        pi.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                        help="worker processes (default: the number of cores; 1: in this process)")
+        _add_executor(pi)
+        _add_engine(pi)
+        _add_limits(pi)
+        for p in (ps, pd, pl, pt, pi):
+            p.add_argument("--policies", metavar="DIR", help="a directory of policies to find names in")
 
-    imp = sub.add_parser("import", help="write a timeline from a spreadsheet (CSV) or a calendar (ICS)",
-                         description="Turn the records coaches and candidates keep into a v1 timeline "
-                                     "(docs/importing.md).")
-    isub = imp.add_subparsers(dest="import_command", required=True, parser_class=_Parser, metavar="{csv,ics}")
-    ic = isub.add_parser("csv", help="events sheet, one row per event, with contacts and applications sheets")
-    ic.add_argument("events", metavar="EVENTS.csv", help="the events sheet (- for stdin); columns in docs/importing.md")
-    ic.add_argument("--contacts", metavar="CONTACTS.csv", help="the contacts sheet: id, name, role, timezone, ...")
-    ic.add_argument("--applications", metavar="APPLICATIONS.csv",
-                    help="the applications sheet: id, company, title, country, ...")
-    ic.add_argument("--timezone", metavar="ZONE",
-                    help="IANA zone of local times in rows without a `timezone` cell; also the timeline's timezone")
-    ic.add_argument("--candidate", metavar="NAME", help="the candidate's name, for report headings")
-    ic.add_argument("--delimiter", default=",", type=_delimiter, metavar="CHAR",
-                    help="the character between cells (default `,`; `;` for many European spreadsheets)")
-    ii = isub.add_parser("ics", help="interviews from a calendar export (RFC 5545)")
-    ii.add_argument("calendar", metavar="CALENDAR.ics", help="the calendar file (- for stdin)")
-    ii.add_argument("--into", metavar="TIMELINE", help="a timeline to add the interviews to (contacts matched by email)")
-    ii.add_argument("--match", default=r"(?i)interview", metavar="REGEX",
-                    help="events whose SUMMARY or CATEGORIES match this Python regular expression become "
-                         "interviews (default `(?i)interview`)")
-    ii.add_argument("--timezone", metavar="ZONE",
-                    help="IANA zone of floating times (no TZID); also the timezone of a new timeline")
-    ii.add_argument("--application", metavar="ID",
-                    help="the application the interviews are for (default: from --into, else the organizer's domain)")
-    ii.add_argument("--company", metavar="NAME", help="the company of an application the import creates")
-    ii.add_argument("--me", action="append", default=[], metavar="EMAIL",
-                    help="the candidate's own address, left out of the attendees (repeatable)")
-    ii.add_argument("--candidate", metavar="NAME", help="the candidate's name, for a new timeline")
-    for p in (ic, ii):
-        p.add_argument("-o", "--output", metavar="FILE",
-                       help="write the timeline here (JSON if FILE ends in .json, else YAML; default: stdout)")
-        _add_limits(p)
+    if wanted("import"):
+        imp = sub.add_parser("import", help="write a timeline from a spreadsheet (CSV) or a calendar (ICS)",
+                             description="Turn the records coaches and candidates keep into a v1 timeline "
+                                         "(docs/importing.md).")
+        isub = imp.add_subparsers(dest="import_command", required=True, parser_class=_Parser, metavar="{csv,ics}")
+        ic = isub.add_parser("csv", help="events sheet, one row per event, with contacts and applications sheets")
+        ic.add_argument("events", metavar="EVENTS.csv", help="the events sheet (- for stdin); columns in docs/importing.md")
+        ic.add_argument("--contacts", metavar="CONTACTS.csv", help="the contacts sheet: id, name, role, timezone, ...")
+        ic.add_argument("--applications", metavar="APPLICATIONS.csv",
+                        help="the applications sheet: id, company, title, country, ...")
+        ic.add_argument("--timezone", metavar="ZONE",
+                        help="IANA zone of local times in rows without a `timezone` cell; also the timeline's timezone")
+        ic.add_argument("--candidate", metavar="NAME", help="the candidate's name, for report headings")
+        ic.add_argument("--delimiter", default=",", type=_delimiter, metavar="CHAR",
+                        help="the character between cells (default `,`; `;` for many European spreadsheets)")
+        ii = isub.add_parser("ics", help="interviews from a calendar export (RFC 5545)")
+        ii.add_argument("calendar", metavar="CALENDAR.ics", help="the calendar file (- for stdin)")
+        ii.add_argument("--into", metavar="TIMELINE", help="a timeline to add the interviews to (contacts matched by email)")
+        ii.add_argument("--match", default=r"(?i)interview", metavar="REGEX",
+                        help="events whose SUMMARY or CATEGORIES match this Python regular expression become "
+                             "interviews (default `(?i)interview`)")
+        ii.add_argument("--timezone", metavar="ZONE",
+                        help="IANA zone of floating times (no TZID); also the timezone of a new timeline")
+        ii.add_argument("--application", metavar="ID",
+                        help="the application the interviews are for (default: from --into, else the organizer's domain)")
+        ii.add_argument("--company", metavar="NAME", help="the company of an application the import creates")
+        ii.add_argument("--me", action="append", default=[], metavar="EMAIL",
+                        help="the candidate's own address, left out of the attendees (repeatable)")
+        ii.add_argument("--candidate", metavar="NAME", help="the candidate's name, for a new timeline")
+        for p in (ic, ii):
+            p.add_argument("-o", "--output", metavar="FILE",
+                           help="write the timeline here (JSON if FILE ends in .json, else YAML; default: stdout)")
+            _add_limits(p)
 
-    s = sub.add_parser("schema", help="print a JSON Schema")
-    s.add_argument("what", choices=("timeline", "policy"), help="which format: timeline files or policy files")
+    if wanted("schema"):
+        s = sub.add_parser("schema", help="print a JSON Schema")
+        s.add_argument("what", choices=("timeline", "policy"), help="which format: timeline files or policy files")
 
-    d = sub.add_parser("doctor", help="say which engine is active and why, with versions")
-    _add_engine(d)
+    if wanted("doctor"):
+        d = sub.add_parser("doctor", help="say which engine is active and why, with versions")
+        _add_engine(d)
 
-    cm = sub.add_parser("completion", help="print a shell completion script (bash, zsh or tcsh)",
-                        description=_COMPLETION_HELP)
-    cm.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="the shell the script is for")
+    if wanted("completion"):
+        cm = sub.add_parser("completion", help="print a shell completion script (bash, zsh or tcsh)",
+                            description=_COMPLETION_HELP)
+        cm.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="the shell the script is for")
 
     for name, p in subparsers(parser):  # exit codes and an example on every help page (see _EPILOGS)
         if name in _EPILOGS:
@@ -471,7 +495,6 @@ def _agenda(args: argparse.Namespace) -> int:
 
 def _directory(path: str) -> None:
     """Raise a located :class:`InputError` unless ``path`` is a directory that can be listed."""
-    import os
     if not os.path.exists(path):
         raise InputError(Problem("input.not-found", "no such directory", Loc(path)))
     if not os.path.isdir(path):
@@ -676,8 +699,17 @@ def _completion(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: pydantic looks for plugins (entry points of every installed distribution) when it builds its
+#: first model, a scan that costs a cold start tens of milliseconds; the command line uses none.
+#: Set only here, for the ``followup`` command (and the processes it starts), never for programs
+#: that import :mod:`engine`; a value the user set (e.g. a list of plugin names to skip) wins.
+PYDANTIC_PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    os.environ.setdefault(PYDANTIC_PLUGINS_ENV, "__all__")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv[0] if argv and argv[0] in COMMANDS else None).parse_args(argv)
     try:
         return {"audit": _audit, "check": _check, "agenda": _agenda, "import": _import, "serve": _serve, "mcp": _mcp,
                 "tenant": _tenant, "policy": _policy, "schema": _schema, "doctor": _doctor,

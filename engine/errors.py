@@ -16,7 +16,6 @@ Exception tree::
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -90,5 +89,6 @@ class EngineError(FollowupError):
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``; did you mean `x`?`` for the closest of ``known`` to ``name``, or ``""``."""
+    import difflib  # only when there is a name to correct
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
     return f"; did you mean `{close[0]}`?" if close else ""

@@ -188,8 +188,12 @@ def _revised(answer: dict, policy: Policy) -> dict:
 
 def warm_up() -> None:
     """Run once in each new worker: import what the first request would otherwise wait for
-    (the public-holiday tables take most of a second)."""
+    (the public-holiday tables take most of a second), and build the timeline's validator
+    (its models are ``defer_build``: the command line's cold start does not wait for it)."""
     import holidays.countries  # noqa: F401
+
+    from .timeline import Timeline
+    Timeline.model_rebuild()
 
 
 def run(payload: tuple[str, tuple[str, str, PolicyRef | None]]) -> tuple:

@@ -170,7 +170,7 @@ class Document:
         by the whole index, built once.
         """
         path = tuple(path)
-        if self._json and any(isinstance(p, str) and _KEY_MAY_DIFFER.search(p) for p in path):
+        if self._json and any(isinstance(p, str) and re.search(_KEY_MAY_DIFFER, p) for p in path):
             path = self._yaml_path(path)
         if self._values is None and self._text is not None and not self._focused:
             self._focused = True
@@ -340,10 +340,12 @@ _FALLBACK: Any = _Fallback
 #: a surrogate escape: json.loads joins pairs (``\ud83d\ude00`` is one emoji), libyaml refuses them
 _JSON_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 #: a key with such a character, or one beyond the BMP (maybe written as a surrogate
-#: pair), may read otherwise in the location pass
-_KEY_MAY_DIFFER = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd]|[\u2028\u2029\ufeff]")
+#: pair), may read otherwise in the location pass (this and the next are pattern texts, compiled
+#: by ``re`` on first use: large character classes take milliseconds to compile, and only JSON
+#: text outside ASCII needs them)
+_KEY_MAY_DIFFER = "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd]|[\u2028\u2029\ufeff]"
 #: raw characters YAML refuses, or reads as a line break, that a JSON string may hold
-_YAML_UNREADABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
+_YAML_UNREADABLE = "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]"
 
 
 def _for_yaml(text: str) -> str:
@@ -362,7 +364,7 @@ def _for_yaml(text: str) -> str:
     if "\\u" in text:
         text = _JSON_SURROGATE.sub(r"\\u0058", text)
     if not text.isascii() or "\x7f" in text:
-        text = _YAML_UNREADABLE.sub("X", text)
+        text = re.sub(_YAML_UNREADABLE, "X", text)
     return text
 
 

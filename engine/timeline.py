@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, Strict,
                       ValidationError, ValidationInfo, WithJsonSchema, field_validator, model_validator)
 
-from .calendar import check_region, end_of_local_day
+from .calendar import check_region, end_of_local_day, is_zone_key
 from .duration import DURATION_PATTERN, kind_of, parse_duration, shown
 from .errors import InputError, Problem, did_you_mean
 from .limits import MAX_INSTANT, MAX_YEAR, MIN_INSTANT, MIN_YEAR
@@ -254,7 +254,7 @@ def _zone(value: str | None) -> str | None:
     """``value`` if it names an IANA zone (never a directory, path or file of the zone database)."""
     if value is None:
         return None
-    if not isinstance(value, str) or _zones().get(value.casefold()) != value:
+    if not isinstance(value, str) or not is_zone_key(value) and _zones().get(value.casefold()) != value:
         known = _zones().get(value.casefold()) if isinstance(value, str) else None
         hint = f"; did you mean `{known}`?" if known else "; use an IANA name such as `America/New_York`"
         raise ValueError(f"unknown time zone `{shown(str(value))}`{hint}")
@@ -278,7 +278,9 @@ def _localize(naive: datetime, zone: str) -> datetime:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: a model's own validator is built when it is first used; contacts,
+    # applications and events are validated only inside a Timeline, so theirs never are
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Contact(_Model):

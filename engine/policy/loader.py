@@ -43,7 +43,9 @@ _RULE = TypeAdapter(RuleModel)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when it is first used (a parameter is
+    # only ever validated inside a policy file)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Parameter(_Strict):

@@ -61,7 +61,9 @@ def known_types(values: list[str]) -> list[str]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built on first use (a selector only ever inside a rule's
+    # parameters, a kind's parameters only when a policy has a rule of that kind)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SelectorSpec(_Strict):

@@ -38,7 +38,7 @@ KIND = "forbidden-after"
 
 
 class Exception_(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # only validated inside Params
     type: list[str] | str
     max: StrictInt = Field(1, ge=0, le=20)
 

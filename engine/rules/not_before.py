@@ -38,7 +38,8 @@ KIND = "not-before"
 
 
 class Anchor(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              defer_build=True)  # only validated inside Params
     event: SelectorSpec
     from_: Literal["at", "end", "decision"] = Field("at", alias="from")
     wait: DurationField
