@@ -270,14 +270,22 @@ class _Pool:
     Loopback only; requests are ``POST`` with a JSON body; responses carry Content-Length.
     """
 
+    #: a connection idle longer than this is closed, not reused: the server closes idle ones after
+    #: 5 s (uvicorn's ``timeout_keep_alive``), and a request written to a connection it is just
+    #: closing gets no answer (the keep-alive race; seen as ``IncompleteReadError``)
+    KEEPALIVE_EXPIRY = 4.0
+
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.opened = 0
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        now = time.monotonic()
+        while self.idle and now - self.idle[0][2] > self.KEEPALIVE_EXPIRY:  # the oldest idle ones first
+            self.idle.pop(0)[1].close()
         if self.idle:
-            reader, writer = self.idle.pop()
+            reader, writer, _ = self.idle.pop()
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
             self.opened += 1
@@ -296,11 +304,11 @@ class _Pool:
         except BaseException:
             writer.close()  # timed out or broken: never reuse this connection
             raise
-        self.idle.append((reader, writer))
+        self.idle.append((reader, writer, time.monotonic()))
         return status, payload
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
         self.idle.clear()
 
