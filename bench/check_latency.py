@@ -186,14 +186,15 @@ def _free_port() -> int:
 class Server:
     """``python -m engine.cli serve`` on a free loopback port, as a subprocess."""
 
-    def __init__(self, engine: str, extra_args: tuple[str, ...] = ()):
+    def __init__(self, engine: str, extra_args: tuple[str, ...] = (), root: str = ROOT):
+        """``root``: the checkout whose code serves (default this one)."""
         self.engine = engine
         self.port = _free_port()
         self.log = tempfile.NamedTemporaryFile("w+", prefix=f"bench-serve-{engine}-", suffix=".log", delete=False)
-        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--engine", engine, *extra_args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+             "--engine", engine, *extra_args], cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
 

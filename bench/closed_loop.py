@@ -19,9 +19,6 @@ server is stopped at the end of each run. A measurement, not a test: exits 0.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -35,61 +32,43 @@ from _common import print_machine  # noqa: E402
 
 def _run(root: Path, clients: int, duration: float) -> str:
     import httpx
+    from check_latency import Server
     from check_scenario import scenario
     from hostile_load import _good_requests
 
     requests = _good_requests(scenario())
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--host", "127.0.0.1", "--port",
-                               str(port), "--engine", "reference"], cwd=root,
-                              env={**os.environ, "PYTHONPATH": str(root)}, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies: list[float] = []
+    errors = [0]
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            return f"{root}: the server did not start"
-        for _, path, body, _ in requests * 2:  # warm-up: both workers, every request type
-            httpx.post(url + path, content=body, headers={"content-type": "application/json"}, timeout=60)
-        latencies: list[float] = []
-        errors = [0]
-        end = time.monotonic() + duration
+        with Server("reference", root=str(root)) as server:
+            for _, path, body, _ in requests * 2:  # warm-up: both workers, every request type
+                httpx.post(server.url + path, content=body, headers={"content-type": "application/json"}, timeout=60)
+            end = time.monotonic() + duration
 
-        def client(k: int) -> None:
-            with httpx.Client(base_url=url, timeout=30) as http:
-                i = k
-                while time.monotonic() < end:
-                    _, path, body, _ = requests[i % len(requests)]
-                    i += 1
-                    start = time.perf_counter()
-                    try:
-                        status = http.post(path, content=body, headers={"content-type": "application/json"}).status_code
-                    except httpx.HTTPError:
-                        status = 0
-                    if status == 200:
-                        latencies.append(time.perf_counter() - start)
-                    else:
-                        errors[0] += 1
+            def client(k: int) -> None:
+                with httpx.Client(base_url=server.url, timeout=30) as http:
+                    i = k
+                    while time.monotonic() < end:
+                        _, path, body, _ = requests[i % len(requests)]
+                        i += 1
+                        start = time.perf_counter()
+                        try:
+                            status = http.post(path, content=body,
+                                               headers={"content-type": "application/json"}).status_code
+                        except httpx.HTTPError:
+                            status = 0
+                        if status == 200:
+                            latencies.append(time.perf_counter() - start)
+                        else:
+                            errors[0] += 1
 
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(duration + 60)
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(duration + 60)
+    except RuntimeError as exc:  # the server did not start
+        return f"{root}: {exc}"
     ordered = sorted(latencies)
     if not ordered:
         return f"{root}: no request answered ({errors[0]} errors)"

@@ -195,10 +195,10 @@ class _Checker:
 
     def _base(self, app: str) -> _Application:
         """``app``'s base facts grouped by event (the reference backend's view), kept with the facts."""
-        memo = self.table(app).memo
-        base = memo.get("reference")
+        table = self.table(app)
+        base = table.memo.get("reference")
         if base is None:
-            base = memo["reference"] = _Application(self.table(app).facts)
+            base = table.memo["reference"] = _Application(table.facts)
         return base
 
     def place(self, action: PlannedAction, when: datetime) -> FactTable:
@@ -211,24 +211,41 @@ class _Checker:
                                          to=list(action.to), channel=action.channel, body=action.body)
         return append_event(self.table(app), self.timeline, self.policy.program, event, when, self._calendars)
 
-    def caused(self, action: PlannedAction, when: datetime) -> list[Finding]:
-        """The findings that cite ``action`` sent at ``when``."""
+    def _citing(self, action: PlannedAction, when: datetime, violations_only: bool = False):
+        """The facts with ``action`` sent at ``when`` placed, and a lazy iterator of the matches
+        that cite it (of violation nodes only, with ``violations_only``).
+
+        A finding that cites the action comes from a match whose offender is one of the
+        action's facts (every node cites its offender); on the reference backend only the
+        nodes whose subject (an absence's trigger) selector matches one of them can have one.
+        """
         program = self.policy.program
         table = self.place(action, when)
         app = table.facts[-1]["app"]
         own = table.facts[len(self.table(app).facts):]
         fids = {f["fid"] for f in own}
-        if isinstance(self.backend, ReferenceBackend):
-            base = self._base(app)
-            facts = base.with_event(own)
-            matches = []
+
+        def matches():
+            if not isinstance(self.backend, ReferenceBackend):
+                for m in self.backend.run(program, table):
+                    if m.offender in fids and (not violations_only
+                                               or program.nodes[m.node].meta.severity == "violation"):
+                        yield m
+                return
+            facts = self._base(app).with_event(own)
             for index, node in enumerate(program.nodes):
+                if violations_only and node.meta.severity != "violation":
+                    continue
                 key = table.sel(node.trigger if isinstance(node, Absence) else node.subject)
                 if any(f[key] for f in own):
-                    matches.extend(m for m in _RUN[type(node)](index, node, table, facts) if m.offender in fids)
-        else:
-            matches = [m for m in self.backend.run(program, table) if m.offender in fids]
-        findings = build_findings(program, table, matches, self.timeline, planned=self.ident)
+                    yield from (m for m in _RUN[type(node)](index, node, table, facts) if m.offender in fids)
+
+        return table, matches()
+
+    def caused(self, action: PlannedAction, when: datetime) -> list[Finding]:
+        """The findings that cite ``action`` sent at ``when``."""
+        table, matches = self._citing(action, when)
+        findings = build_findings(self.policy.program, table, list(matches), self.timeline, planned=self.ident)
         return [f for f in findings if self.ident in f.events]
 
     def denied(self, action: PlannedAction, when: datetime) -> bool:
@@ -238,34 +255,13 @@ class _Checker:
 
     def violations(self, action: PlannedAction, when: datetime, first: bool = False) -> set[int]:
         """The indexes of the nodes whose violations cite ``action`` sent at ``when`` (with
-        ``first``, at most one: the search stops at it), without building the findings.
-
-        A finding that cites the action comes from a match whose offender is one of the
-        action's facts (every node cites its offender), and its severity is its node's.
-        """
-        program = self.policy.program
-        table = self.place(action, when)
-        app = table.facts[-1]["app"]
-        own = table.facts[len(self.table(app).facts):]
-        fids = {f["fid"] for f in own}
+        ``first``, at most one: the search stops at it), without building the findings
+        (a finding's severity is its node's)."""
         found: set[int] = set()
-        if not isinstance(self.backend, ReferenceBackend):
-            for m in self.backend.run(program, table):
-                if m.offender in fids and program.nodes[m.node].meta.severity == "violation":
-                    found.add(m.node)
-                    if first:
-                        break
-            return found
-        base = self._base(app)
-        facts = base.with_event(own)
-        for index, node in enumerate(program.nodes):
-            if node.meta.severity != "violation":
-                continue
-            key = table.sel(node.trigger if isinstance(node, Absence) else node.subject)
-            if any(f[key] for f in own) and any(m.offender in fids for m in _RUN[type(node)](index, node, table, facts)):
-                found.add(index)
-                if first:
-                    break
+        for m in self._citing(action, when, violations_only=True)[1]:
+            found.add(m.node)
+            if first:
+                break
         return found
 
 
