@@ -84,6 +84,9 @@ class FactTable:
     #: what callers derive from these facts alone (not the clock), e.g. the reference backend's
     #: grouping by event; shared by the tables :func:`prepare_application` gives at other clocks
     memo: dict = field(default_factory=dict, compare=False, repr=False)
+    #: the table this one extends (:func:`append_event`): its facts are this table's first ones,
+    #: so what a caller keeps in its ``memo`` holds for them here too
+    base: "FactTable | None" = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.facts and not self.apps:  # a table built without its groups: derive them
@@ -396,4 +399,4 @@ def append_event(table: FactTable, timeline: Timeline, program: Program, event, 
     apps = dict(table.apps)
     apps[app] = [*base, *own]
     return FactTable([*table.facts, *own], epoch(as_of), table.selector_index, table.timeref_index,
-                     table.flag_index, apps, table._keys)
+                     table.flag_index, apps, table._keys, base=table)

@@ -123,6 +123,7 @@ _COMPARISONS = ("$lt", "$lte", "$gt", "$gte", "$neq")
 _PRESENCE = ("$ex", "$nex")
 _RESERVED_FACT_KEYS = ("id", "sid")
 _SCALARS = (str, int, float, bool)
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 Scalar = Union[str, int, float, bool]
 Condition = dict[str, Any]
@@ -662,8 +663,9 @@ class Runtime:
             sid = self._take_session(name)
             self._active = ev
             try:
-                for doc in docs:
-                    self._assert(name, {**doc, "sid": sid}, is_clock=doc is docs[-1])
+                for doc in docs:  # the runtime's own copies
+                    doc["sid"] = sid
+                    self._assert(name, doc, is_clock=doc is docs[-1])
                 state = self._host.get_state(name, sid)
                 if "exception" in state:
                     raise DurableActionError(
@@ -702,12 +704,19 @@ class Runtime:
         pool_ids = self._fact_ids.take(len(everything) + 1)  # the last one: rescue clock
         docs: list[dict[str, Any]] = []
         for i, f in enumerate(everything):
-            doc = {k: v for k, v in f.items() if k != "sid"}
+            doc = dict(f)
+            doc.pop("sid", None)
             doc["id"], doc[SENTINEL] = pool_ids[i], 1
-            for key, value in doc.items():  # flat scalars only: cheaper than a trial json.dumps
-                if not isinstance(value, _SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
-                    raise ValueError(f"fact {caller_ids[i]!r}: attribute {key!r} must be a finite number, "
-                                     f"a string or a boolean, not {value!r}")
+            # flat scalars only: cheaper than a trial json.dumps. The usual fact holds values of
+            # exactly these types, which one set of their types shows; anything else (a
+            # subclass, a non-finite float, a nested value) is looked at value by value
+            kinds = set(map(type, doc.values()))
+            if not kinds <= _SCALAR_TYPES or (float in kinds and not all(
+                    map(math.isfinite, [v for v in doc.values() if type(v) is float]))):
+                for key, value in doc.items():
+                    if not isinstance(value, _SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
+                        raise ValueError(f"fact {caller_ids[i]!r}: attribute {key!r} must be a finite number, "
+                                         f"a string or a boolean, not {value!r}")
             docs.append(doc)
         return docs, _Evaluation(dict(zip(pool_ids, caller_ids)), rescue_id=pool_ids[-1])
 

@@ -170,6 +170,24 @@ class _Plan:
                        _gt("fid", _ref("y", "fid")))), i, ("y", "x"), "x")
 
 
+_LEFT_OUT = ("id", "pref", *_INTERNED)
+
+
+def _convert(facts: list[dict], codes: dict[str, dict[str, int]],
+             docs: list[dict]) -> tuple[dict[str, dict[str, int]], list[dict]]:
+    """``docs`` extended with the engine's documents of ``facts`` (interning strings with ``codes``)."""
+    for fact in facts:
+        doc = dict(fact)
+        for attr in _LEFT_OUT:
+            doc.pop(attr, None)
+        for attr in _INTERNED:
+            values = codes[attr]
+            doc[attr] = values.setdefault(fact[attr], len(values))
+        doc["id"] = fact["fid"]
+        docs.append(doc)
+    return codes, docs
+
+
 def compile_program(program: Program) -> _Plan:
     """The durable-rules ruleset definition for ``program`` (exposed for tests and docs)."""
     return _Plan(program)
@@ -207,20 +225,31 @@ class DurableBackend:
         if not name:
             return []  # no rules
         out: list[Match] = []
-        for facts in table.apps.values():
-            out.extend(self._run_application(plan, name, table, facts))
+        for app, facts in table.apps.items():
+            out.extend(self._run_application(plan, name, table, self._documents(table, app, facts)))
         return out
 
-    def _run_application(self, plan: _Plan, name: str, table: FactTable, facts: list[dict]) -> list[Match]:
-        codes: dict[str, dict[str, int]] = {attr: {"": 0} for attr in _INTERNED}
-        docs = []
-        for fact in facts:
-            doc = {k: v for k, v in fact.items() if k not in ("id", "pref") and k not in _INTERNED}
-            for attr in _INTERNED:
-                values = codes[attr]
-                doc[attr] = values.setdefault(fact[attr], len(values))
-            doc["id"] = fact["fid"]
-            docs.append(doc)
+    @staticmethod
+    def _documents(table: FactTable, app: str, facts: list[dict]) -> list[dict]:
+        """What the engine is given for ``app``'s facts: interned strings, the fid as id.
+
+        Kept in the memo of a table whose facts these are, so a table that extends it (a
+        planned action appended, :func:`~engine.facts.append_event`) converts only its own.
+        """
+        base = table.base
+        done: tuple[dict, list[dict]] | None = None
+        if base is not None:
+            earlier = base.apps.get(app)
+            if earlier and len(earlier) <= len(facts) and facts[len(earlier) - 1] is earlier[-1]:
+                done = base.memo.get(("durable", app))
+                if done is None:
+                    done = base.memo[("durable", app)] = _convert(earlier, {a: {"": 0} for a in _INTERNED}, [])
+        if done is None:
+            return _convert(facts, {a: {"": 0} for a in _INTERNED}, [])[1]
+        codes, docs = done
+        return _convert(facts[len(docs):], {a: dict(v) for a, v in codes.items()}, list(docs))[1]
+
+    def _run_application(self, plan: _Plan, name: str, table: FactTable, docs: list[dict]) -> list[Match]:
         try:
             fired = self._runtime.evaluate(name, docs, {"id": "clock", "ts": table.clock})
         except rt.DurableError as exc:
