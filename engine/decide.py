@@ -225,19 +225,18 @@ class _Checker:
         own = table.facts[len(self.table(app).facts):]
         fids = {f["fid"] for f in own}
 
+        nodes = frozenset(index for index, node in enumerate(program.nodes)
+                          if not (violations_only and node.meta.severity != "violation")
+                          and any(f[table.sel(node.trigger if isinstance(node, Absence) else node.subject)]
+                                  for f in own))
+
         def matches():
             if not isinstance(self.backend, ReferenceBackend):
-                for m in self.backend.run(program, table):
-                    if m.offender in fids and (not violations_only
-                                               or program.nodes[m.node].meta.severity == "violation"):
-                        yield m
+                yield from (m for m in self.backend.run(program, table, nodes) if m.offender in fids)
                 return
             facts = self._base(app).with_event(own)
             for index, node in enumerate(program.nodes):
-                if violations_only and node.meta.severity != "violation":
-                    continue
-                key = table.sel(node.trigger if isinstance(node, Absence) else node.subject)
-                if any(f[key] for f in own):
+                if index in nodes:
                     yield from (m for m in _RUN[type(node)](index, node, table, facts) if m.offender in fids)
 
         return table, matches()

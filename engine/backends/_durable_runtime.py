@@ -80,11 +80,13 @@ import json
 import math
 import sys
 import threading
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 try:
     from durable import engine as _durable
+    import durable_rules_engine as _engine
 except Exception as _exc:  # ImportError, or OSError from a broken shared object
     raise ImportError(
         "durable-rules cannot be imported on Python "
@@ -155,15 +157,48 @@ class PatternTooLongError(DisciplineError):
 
 
 class QuietHost(_durable.Host):
-    """A durable Host that starts no background threads.
+    """A durable Host that starts no background threads, and writes facts durable can read.
 
     ``Host._run`` starts two self-rescheduling ``threading.Timer`` loops (action
     dispatch, wall-clock timers) that touch every session every ~0.2 s and race with
     ``delete_state`` (use-after-free). We use neither feature.
+
+    durable's JSON reader refuses a number in exponent notation (error 204), which is how
+    Python writes a float below 1e-4 or from 1e16 on (an instant 10 us after 1970-01-01
+    is ``1e-05`` seconds). :meth:`assert_fact` writes such floats positionally, digit for
+    digit the same value (``0.00001``); durable reads those exactly.
     """
 
     def _run(self) -> None:
         pass
+
+    def assert_fact(self, ruleset_name, fact, complete=None):
+        rules = self.get_ruleset(ruleset_name)
+        text = fact_json(fact)
+
+        def assert_text(_fact):
+            return rules._handle_result(_engine.assert_fact(rules._handle, text), _fact)
+
+        return self._handle_function(rules, assert_text, fact, complete)
+
+
+
+
+def _positional(value: float) -> str:
+    """``value`` (finite) written without an exponent, with the digits of its shortest repr."""
+    text = format(Decimal(repr(value)), "f")
+    return text if "." in text else text + ".0"
+
+
+def fact_json(fact: Mapping[str, Any]) -> str:
+    """``fact`` (flat scalars) as durable's reader takes it: floats never in exponent notation."""
+    text = json.dumps(fact, ensure_ascii=False)
+    if "e-" not in text and "e+" not in text:  # Python's exponents; a string holding one is written the careful way too
+        return text
+    return "{" + ", ".join(
+        f"{json.dumps(key, ensure_ascii=False)}: "
+        + (_positional(value) if isinstance(value, float) else json.dumps(value, ensure_ascii=False))
+        for key, value in fact.items()) + "}"
 
 
 # --------------------------------------------------------------------------- ids

@@ -25,6 +25,7 @@ class Match:
 class Backend(Protocol):
     name: str
 
-    def run(self, program: Program, table: FactTable) -> list[Match]:
-        """Every match of every node of ``program`` on ``table``; order does not matter."""
+    def run(self, program: Program, table: FactTable, nodes: frozenset[int] | None = None) -> list[Match]:
+        """Every match of every node of ``program`` on ``table`` (of the nodes whose indexes
+        are in ``nodes``, when given); order does not matter."""
         ...

@@ -279,8 +279,9 @@ class IsolatedBackend:
         """The pool's one :class:`~engine.isolation.IsolatedRunner` (its ``stats`` and ``pid``)."""
         return self.pool._runners[0]
 
-    def run(self, program: Program, table: FactTable) -> list[Match]:
-        return self.pool.call("durable", (program, table), Budget(self.timeout))
+    def run(self, program: Program, table: FactTable, nodes: frozenset[int] | None = None) -> list[Match]:
+        found = self.pool.call("durable", (program, table), Budget(self.timeout))
+        return found if nodes is None else [m for m in found if m.node in nodes]
 
     def close(self) -> None:
         self.pool.close()

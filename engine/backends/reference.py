@@ -36,12 +36,13 @@ _SEQ, _FID, _TS = itemgetter("seq"), itemgetter("fid"), itemgetter("ts")
 class ReferenceBackend:
     name = "reference"
 
-    def run(self, program: Program, table: FactTable) -> list[Match]:
+    def run(self, program: Program, table: FactTable, nodes: frozenset[int] | None = None) -> list[Match]:
         out: list[Match] = []
         for facts in table.apps.values():
             app = _Application(facts)
             for index, node in enumerate(program.nodes):
-                out.extend(_RUN[type(node)](index, node, table, app))
+                if nodes is None or index in nodes:
+                    out.extend(_RUN[type(node)](index, node, table, app))
         return out
 
 

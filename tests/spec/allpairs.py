@@ -29,10 +29,11 @@ class AllPairsBackend:
 
     name = "allpairs"
 
-    def run(self, program: Program, table: FactTable) -> list[Match]:
+    def run(self, program: Program, table: FactTable, nodes: frozenset[int] | None = None) -> list[Match]:
         out: list[Match] = []
         for index, node in enumerate(program.nodes):
-            out.extend(_RUN[type(node)](index, node, table))
+            if nodes is None or index in nodes:
+                out.extend(_RUN[type(node)](index, node, table))
         return out
 
 
