@@ -150,6 +150,52 @@ def cases(sizes: list[int]) -> list[tuple[str, int, int]]:
     return out
 
 
+def raw_durable(sizes: tuple[int, ...] = (1000, 10000), runs: int = 3) -> list[dict]:
+    """The floor under the durable backend's ratio: durable-rules itself, one session, a
+    one-pattern rule (no join), N facts asserted one at a time (best of ``runs``): facts that
+    the rule refuses (a constant test fails; durable stores nothing) and facts that all fire."""
+    from engine.backends import _durable_runtime as rt
+    runtime = rt.Runtime()
+    name = runtime.ensure_ruleset({"r": rt.rule(rt.pattern("a", rt.eq("type", "x"), rt.eq("k", 1)))})
+    out = []
+    for n in sizes:
+        row = {"facts": n}
+        for label, k in (("refused", 0), ("firing", 1)):
+            facts = [{"id": f"f{i}", "type": "x", "k": k, "v": i} for i in range(n)]
+            best = float("inf")
+            for _ in range(runs):
+                start = time.perf_counter()
+                runtime.evaluate(name, facts, {"ts": 0})
+                best = min(best, time.perf_counter() - start)
+            row[label] = best
+        out.append(row)
+    return out
+
+
+def per_node(events: int, runs: int = 2) -> list[tuple[int, str, str, float, int]]:
+    """One application of ``events`` events on the durable backend, one node of the policy at
+    a time: (index, kind, rule, best seconds of ``runs``, matches)."""
+    import dataclasses
+    from engine.api import load_policy, parse_instant
+    from engine.backends import get_backend
+    from engine.facts import prepare_facts
+    from engine.timeline import timeline_from_data
+    data, as_of = one_application(events)
+    timeline, program = timeline_from_data(data), load_policy("etiquette").program
+    backend = get_backend("durable")
+    rows = []
+    for index, node in enumerate(program.nodes):
+        alone = dataclasses.replace(program, nodes=(node,))
+        table = prepare_facts(timeline, alone, parse_instant(as_of))
+        best, found = float("inf"), 0
+        for _ in range(runs + 1):  # the first registers the ruleset
+            start = time.perf_counter()
+            found = len(backend.run(alone, table))
+            best = min(best, time.perf_counter() - start)
+        rows.append((index, type(node).__name__, node.meta.rule, best, found))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=4, metavar=("EVENTS", "APPS", "BACKEND", "RUNS"), help=argparse.SUPPRESS)
@@ -158,6 +204,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per case (child process), default 60")
     parser.add_argument("--json", help="write the rows to this file")
+    parser.add_argument("--per-node", action="store_true",
+                        help="also time the durable backend one policy node at a time (1,000 and 10,000 events)")
     args = parser.parse_args()
     if args.child:
         events, apps, backend, runs = args.child
@@ -204,9 +252,25 @@ def main() -> int:
             ratio = f"{row['ratio']:.1f}" if row["ratio"] is not None else ""
             print(f"{events:>7,} {apps:>5} {backend:<10} {row['seconds']:>9.3f} {row['cpu']:>8.3f} {ratio:>6} "
                   f"{row['rss_mib']:>6.0f} {row['findings']:>8}  {agree}")
+    raw: list[dict] = []
+    if "durable" in args.backends:
+        raw = raw_durable()
+        small, large = raw[0], raw[-1]
+        print(f"\ndurable-rules itself, one session, a one-pattern rule (no join), "
+              f"{small['facts']:,} -> {large['facts']:,} facts (best of 3):")
+        for label in ("refused", "firing"):
+            print(f"  {label:<8} {small[label] * 1e3:8.1f} ms -> {large[label] * 1e3:8.1f} ms  "
+                  f"ratio {large[label] / small[label]:.1f}  "
+                  f"({small[label] / small['facts'] * 1e6:.1f} -> {large[label] / large['facts'] * 1e6:.1f} us a fact)")
+        print("  (the durable backend's t(10,000)/t(1,000) cannot be below this: one application is one session)")
+    if args.per_node:
+        print("\ndurable backend, one node of the policy at a time, one application (best of 2):")
+        print(f"  {'node':>4} {'kind':<16} {'rule':<28} {'1,000 ev':>9} {'10,000 ev':>10} {'ratio':>6}")
+        for (i, kind, rule, t1, _), (_, _, _, t2, _) in zip(per_node(1000), per_node(10000)):
+            print(f"  {i:>4} {kind:<16} {rule:<28} {t1 * 1e3:7.1f}ms {t2 * 1e3:8.1f}ms {t2 / t1:6.1f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"machine": info, "rows": rows}, f, indent=2)
+            json.dump({"machine": info, "rows": rows, "raw_durable": raw}, f, indent=2)
     return 1 if failed else 0
 
 
