@@ -80,7 +80,6 @@ import json
 import math
 import sys
 import threading
-from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
@@ -186,6 +185,7 @@ class QuietHost(_durable.Host):
 
 def _positional(value: float) -> str:
     """``value`` (finite) written without an exponent, with the digits of its shortest repr."""
+    from decimal import Decimal  # rare: not imported at start-up
     text = format(Decimal(repr(value)), "f")
     return text if "." in text else text + ".0"
 
