@@ -226,7 +226,7 @@ class _Checker:
         fids = {f["fid"] for f in own}
 
         nodes = frozenset(index for index, node in enumerate(program.nodes)
-                          if not (violations_only and node.meta.severity != "violation")
+                          if (not violations_only or node.meta.severity == "violation")
                           and any(f[table.sel(node.trigger if isinstance(node, Absence) else node.subject)]
                                   for f in own))
 

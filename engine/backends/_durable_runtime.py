@@ -181,8 +181,6 @@ class QuietHost(_durable.Host):
         return self._handle_function(rules, assert_text, fact, complete)
 
 
-
-
 def _positional(value: float) -> str:
     """``value`` (finite) written without an exponent, with the digits of its shortest repr."""
     from decimal import Decimal  # rare: not imported at start-up
